@@ -1,0 +1,199 @@
+"""One-step cells: :class:`RNNCell`, :class:`LSTMCell`, :class:`GRUCell` (PyTorch's API).
+
+A cell computes one time step, ``(x_t, state) -> state'``, and ``backward`` runs the
+gradient of that one step. Unrolling a cell by hand over T steps and calling ``backward``
+T times in reverse order (the caches are a LIFO stack) is backpropagation through time.
+
+Example::
+
+    cell = nn.LSTMCell(10, 20)
+    h, c = np.zeros((3, 20)), np.zeros((3, 20))
+    for x_t in x:                       # x (T, 3, 10)
+        h, c = cell(x_t, (h, c))
+    dh, dc = np.ones_like(h), None
+    for _ in range(len(x)):             # backward in reverse order
+        dx_t, (dh, dc) = cell.backward((dh, dc))
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from rnnkit._checks import as_float_array, as_rng, check_bool, check_choice, check_int, check_shape
+from rnnkit.kernels import get_kernels
+from rnnkit.nn._recurrence import GATES, DirectionParams, backward_direction, forward_direction
+from rnnkit.nn.module import Module, Parameter, _as_float_dtype
+from rnnkit.nn.rnn import _check_device
+
+__all__ = ["RNNCell", "LSTMCell", "GRUCell"]
+
+
+class _CellBase(Module):
+    mode = "RNN"
+
+    def __init__(self, input_size, hidden_size, bias, dtype, rng, nonlinearity="tanh",
+                 reset_after=True):
+        super().__init__()
+        self.input_size = check_int("input_size", input_size, 1)
+        self.hidden_size = check_int("hidden_size", hidden_size, 1)
+        self.bias = check_bool("bias", bias)
+        self.nonlinearity = check_choice("nonlinearity", nonlinearity, ("tanh", "relu", "sigmoid"))
+        self.reset_after = check_bool("reset_after", reset_after)
+        self.dtype = _as_float_dtype(dtype)
+        self.rng = as_rng(rng)
+        G, H = GATES[self.mode], self.hidden_size
+        k = 1.0 / math.sqrt(H)
+        shapes = [("weight_ih", (G * H, self.input_size)), ("weight_hh", (G * H, H))]
+        if self.bias:
+            shapes += [("bias_ih", (G * H,)), ("bias_hh", (G * H,))]
+        for name, shape in shapes:
+            setattr(self, name, Parameter(self.rng.uniform(-k, k, size=shape).astype(self.dtype)))
+
+    def _params(self) -> DirectionParams:
+        get = self._parameters.get
+        return DirectionParams(get("weight_ih"), get("weight_hh"), get("bias_ih"),
+                               get("bias_hh"), None)
+
+    @property
+    def _n_states(self) -> int:
+        return 2 if self.mode == "LSTM" else 1
+
+    def _prepare(self, x, hx):
+        x = as_float_array("input", x, self.dtype)
+        if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
+            raise ValueError(
+                f"input expected shape (B, {self.input_size}) or ({self.input_size},), got {x.shape}"
+            )
+        batched = x.ndim == 2
+        if not batched:
+            x = x[None]
+        B = x.shape[0]
+        if B == 0:
+            raise ValueError("input must hold at least one sample, got batch size 0")
+        if hx is None:
+            parts = (None,) * self._n_states
+        elif self.mode == "LSTM":
+            if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+                raise TypeError(f"LSTMCell state must be a tuple (h, c) or None, got {type(hx).__name__}")
+            parts = tuple(hx)
+        else:
+            if isinstance(hx, (tuple, list)):
+                raise TypeError(f"{type(self).__name__} state must be an array h or None")
+            parts = (hx,)
+        states = []
+        for name, a in zip(("hx", "cx"), parts):
+            if a is None:
+                states.append(np.zeros((B, self.hidden_size), self.dtype))
+                continue
+            a = as_float_array(name, a, self.dtype)
+            check_shape(name, a, (B, self.hidden_size) if batched else (self.hidden_size,))
+            states.append(a if batched else a[None])
+        return x[None], tuple(states), batched     # x (1, B, I)
+
+    def forward(self, input, hx=None):
+        x, s0, batched = self._prepare(input, hx)
+        keep = self.keeps_cache
+        opts = {"nonlinearity": self.nonlinearity, "reset_after": self.reset_after}
+        _, s_n, cache = forward_direction(get_kernels(), self.mode, opts, x, self._params(),
+                                          s0, None, False, keep)
+        if keep:
+            self._push((cache, x.shape[1], batched))
+        s_n = tuple(s if batched else s[0] for s in s_n)
+        return s_n if self.mode == "LSTM" else s_n[0]
+
+    def backward(self, d_state):
+        """Gradient of one step: ``d_state`` is dL/dh' (or ``(dh', dc')``, parts may be None).
+
+        Returns ``dx`` and the gradient of the input state; adds into every ``p.grad``.
+        """
+        cache, B, batched = self._pop()
+        H = self.hidden_size
+        if self.mode == "LSTM":
+            if not isinstance(d_state, (tuple, list)) or len(d_state) != 2:
+                raise TypeError("LSTMCell.backward expects a tuple (dh, dc)")
+            parts = tuple(d_state)
+        else:
+            if isinstance(d_state, (tuple, list)):
+                raise TypeError(f"{type(self).__name__}.backward expects an array dh")
+            parts = (d_state,)
+        ds = []
+        for name, a in zip(("dh", "dc"), parts):
+            if a is None:
+                ds.append(None)
+                continue
+            a = as_float_array(name, a, self.dtype)
+            check_shape(name, a, (B, H) if batched else (H,))
+            ds.append(a if batched else a[None])
+        d_out = ds[0][None] if ds[0] is not None else np.zeros((1, B, H), self.dtype)
+        d_n = (None,) + tuple(ds[1:])
+        dx, d_s0 = backward_direction(get_kernels(), self.mode, d_out, d_n, self._params(), cache)
+        dx = dx[0] if batched else dx[0, 0]
+        d_s0 = tuple(s if batched else s[0] for s in d_s0)
+        return (dx, d_s0) if self.mode == "LSTM" else (dx, d_s0[0])
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if not self.bias:
+            s += ", bias=False"
+        if self.mode == "RNN" and self.nonlinearity != "tanh":
+            s += f", nonlinearity={self.nonlinearity!r}"
+        return s
+
+
+class RNNCell(_CellBase):
+    r"""One Elman step: :math:`h' = f(W_{ih} x + b_{ih} + W_{hh} h + b_{hh})`.
+
+    x ``(B, I)`` or ``(I,)``; h ``(B, H)`` or ``(H,)``.
+
+    Example::
+
+        cell = nn.RNNCell(10, 20)
+        h1 = cell(np.random.randn(3, 10))       # h0 defaults to zeros; h1 (3, 20)
+        dx, dh0 = cell.backward(np.ones_like(h1))
+    """
+
+    mode = "RNN"
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None,
+                 dtype=None, *, rng=None):
+        _check_device(device)
+        super().__init__(input_size, hidden_size, bias, dtype, rng, nonlinearity=nonlinearity)
+
+
+class LSTMCell(_CellBase):
+    r"""One LSTM step (gates i, f, g, o), returns ``(h', c')``.
+
+    .. math:: c' = f \odot c + i \odot g,\quad h' = o \odot \tanh(c')
+
+    Example::
+
+        cell = nn.LSTMCell(10, 20)
+        h1, c1 = cell(np.random.randn(3, 10))
+        dx, (dh0, dc0) = cell.backward((np.ones_like(h1), None))
+    """
+
+    mode = "LSTM"
+
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None, *, rng=None):
+        _check_device(device)
+        super().__init__(input_size, hidden_size, bias, dtype, rng)
+
+
+class GRUCell(_CellBase):
+    r"""One GRU step (gates r, z, n): :math:`h' = (1 - z) \odot n + z \odot h`.
+
+    Example::
+
+        cell = nn.GRUCell(10, 20)
+        h1 = cell(np.random.randn(3, 10))
+        dx, dh0 = cell.backward(np.ones_like(h1))
+    """
+
+    mode = "GRU"
+
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None, *,
+                 reset_after=True, rng=None):
+        _check_device(device)
+        super().__init__(input_size, hidden_size, bias, dtype, rng, reset_after=reset_after)

@@ -1,0 +1,123 @@
+"""Initialisers (in place, like ``torch.nn.init``): each takes a Parameter or an ndarray.
+
+- :func:`uniform_` U(a, b); :func:`zeros_`, :func:`ones_`, :func:`constant_`
+- :func:`xavier_uniform_` U(-s, s), s = gain * sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio)
+- :func:`xavier_normal_` N(0, gain^2 * 2 / (fan_in + fan_out))
+- :func:`orthogonal_`: (semi-)orthogonal matrix from the QR of a Gaussian matrix, applied to
+  each gate block of a recurrent weight with :func:`orthogonal_recurrent_`
+- :func:`lstm_forget_bias_`: set the forget-gate slice of LSTM biases (Jozefowicz et al. 2015)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from rnnkit._checks import as_rng, check_float_range, check_int
+from rnnkit.nn.module import Module, Parameter
+
+__all__ = [
+    "uniform_", "zeros_", "ones_", "constant_", "xavier_uniform_", "xavier_normal_",
+    "orthogonal_", "orthogonal_recurrent_", "lstm_forget_bias_",
+]
+
+
+def _array(t) -> np.ndarray:
+    if isinstance(t, Parameter):
+        return t.data
+    if isinstance(t, np.ndarray):
+        return t
+    raise TypeError(f"tensor must be a Parameter or numpy.ndarray, got {type(t).__name__}")
+
+
+def _fans(a: np.ndarray) -> tuple[int, int]:
+    if a.ndim < 2:
+        raise ValueError(f"fan in/out needs an array with at least 2 dimensions, got shape {a.shape}")
+    receptive = int(np.prod(a.shape[2:])) if a.ndim > 2 else 1
+    return a.shape[1] * receptive, a.shape[0] * receptive
+
+
+def uniform_(t, a: float = 0.0, b: float = 1.0, rng=None):
+    arr = _array(t)
+    arr[...] = as_rng(rng).uniform(a, b, size=arr.shape)
+    return t
+
+
+def constant_(t, val: float):
+    _array(t)[...] = val
+    return t
+
+
+def zeros_(t):
+    return constant_(t, 0.0)
+
+
+def ones_(t):
+    return constant_(t, 1.0)
+
+
+def xavier_uniform_(t, gain: float = 1.0, rng=None):
+    arr = _array(t)
+    fan_in, fan_out = _fans(arr)
+    s = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    arr[...] = as_rng(rng).uniform(-s, s, size=arr.shape)
+    return t
+
+
+def xavier_normal_(t, gain: float = 1.0, rng=None):
+    arr = _array(t)
+    fan_in, fan_out = _fans(arr)
+    std = gain * math.sqrt(2.0 / (fan_in + fan_out))
+    arr[...] = as_rng(rng).normal(0.0, std, size=arr.shape)
+    return t
+
+
+def orthogonal_(t, gain: float = 1.0, rng=None):
+    """Fill with a (semi-)orthogonal matrix: rows or columns orthonormal, times ``gain``."""
+    arr = _array(t)
+    if arr.ndim < 2:
+        raise ValueError(f"orthogonal_ needs at least 2 dimensions, got shape {arr.shape}")
+    rows, cols = arr.shape[0], int(np.prod(arr.shape[1:]))
+    flat = as_rng(rng).normal(size=(max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(flat)
+    q *= np.sign(np.diag(r))                   # uniform over the orthogonal group
+    if rows < cols:
+        q = q.T
+    arr[...] = (gain * q[:rows, :cols]).reshape(arr.shape)
+    return t
+
+
+def orthogonal_recurrent_(module: Module, gain: float = 1.0, rng=None):
+    """Make every ``weight_hh*`` gate block (H_out x H_out per gate) orthogonal."""
+    rng = as_rng(rng)
+    for name, p in module.named_parameters():
+        if name.split(".")[-1].startswith("weight_hh"):
+            rows, cols = p.shape
+            for g in range(rows // cols if rows >= cols else 1):
+                block = np.empty((cols, cols) if rows >= cols else p.shape, p.dtype)
+                orthogonal_(block, gain, rng)
+                p.data[g * block.shape[0]:(g + 1) * block.shape[0]] = block
+    return module
+
+
+def lstm_forget_bias_(module: Module, value: float = 1.0):
+    """Set the forget-gate slice [H:2H] of every LSTM ``bias_ih*`` to ``value``, ``bias_hh*`` to 0.
+
+    The sum b_ih + b_hh is what the gate sees, so the forget gate starts at sigmoid(value).
+    """
+    check_float_range("value", value, -1e6, 1e6)
+    found = False
+    for m in module.modules():
+        if getattr(m, "mode", None) != "LSTM":
+            continue
+        H = check_int("hidden_size", m.hidden_size, 1)
+        for name, p in m._parameters.items():
+            if name.startswith("bias_ih"):
+                p.data[H:2 * H] = value
+                found = True
+            elif name.startswith("bias_hh"):
+                p.data[H:2 * H] = 0.0
+    if not found:
+        raise ValueError("lstm_forget_bias_: the module holds no LSTM layer or cell with biases")
+    return module

@@ -1,0 +1,371 @@
+"""Multi-layer, optionally bidirectional recurrent layer: the common base of RNN, LSTM, GRU.
+
+Data flow for ``num_layers = L`` and ``D = 2`` directions::
+
+    x (T, B, I) -> layer 0 fwd, bwd -> merge -> dropout -> layer 1 ... -> out (T, B, D*H_out)
+
+Backward runs the same path in reverse: the gradient of the merged output is split to the
+two directions, each direction runs BPTT (two paths: back through time inside the kernel,
+down to the layer below through ``dx``), and the directions' ``dx`` add up.
+
+``merge_mode`` ('concat', 'sum', 'mul', 'ave') merges the two directions after every
+layer, as a stack of Keras ``Bidirectional`` layers does; with 'concat' (the default) the
+result equals PyTorch's.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from rnnkit._checks import (
+    as_float_array,
+    as_lengths,
+    as_rng,
+    check_bool,
+    check_choice,
+    check_float_range,
+    check_int,
+    check_shape,
+)
+from rnnkit.kernels import get_kernels
+from rnnkit.nn._recurrence import GATES, DirectionParams, backward_direction, forward_direction
+from rnnkit.nn.module import Module, Parameter, _as_float_dtype
+
+MERGE_MODES = ("concat", "sum", "mul", "ave")
+
+
+class RNNBase(Module):
+    """Shared constructor, parameters, forward and backward. Use RNN, LSTM or GRU."""
+
+    mode = "RNN"
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        *,
+        dtype=None,
+        merge_mode: str = "concat",
+        nonlinearity: str = "tanh",
+        reset_after: bool = True,
+        rng=None,
+    ):
+        super().__init__()
+        name = type(self).__name__
+        self.input_size = check_int("input_size", input_size, 1)
+        self.hidden_size = check_int("hidden_size", hidden_size, 1)
+        self.num_layers = check_int("num_layers", num_layers, 1)
+        self.bias = check_bool("bias", bias)
+        self.batch_first = check_bool("batch_first", batch_first)
+        self.dropout = check_float_range("dropout", dropout, 0.0, 1.0)
+        self.bidirectional = check_bool("bidirectional", bidirectional)
+        self.proj_size = check_int("proj_size", proj_size, 0)
+        if self.proj_size and self.mode != "LSTM":
+            raise ValueError(f"proj_size is only supported by LSTM, got proj_size={proj_size} on {name}")
+        if self.proj_size >= self.hidden_size:
+            raise ValueError(
+                f"proj_size must be smaller than hidden_size, got proj_size={proj_size} "
+                f"and hidden_size={hidden_size}"
+            )
+        self.merge_mode = check_choice("merge_mode", merge_mode, MERGE_MODES)
+        self.nonlinearity = check_choice("nonlinearity", nonlinearity, ("tanh", "relu", "sigmoid"))
+        self.reset_after = check_bool("reset_after", reset_after)
+        self.dtype = _as_float_dtype(dtype)
+        self.rng = as_rng(rng)
+        if self.dropout > 0 and self.num_layers == 1:
+            warnings.warn(
+                "dropout > 0 with num_layers=1 has no effect: dropout acts between layers",
+                stacklevel=2,
+            )
+        self._create_parameters()
+
+    # -- parameters ---------------------------------------------------------------------
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    @property
+    def output_size(self) -> int:
+        """Size of h_t per direction: proj_size if set, else hidden_size."""
+        return self.proj_size or self.hidden_size
+
+    def _layer_input_size(self, layer: int) -> int:
+        if layer == 0:
+            return self.input_size
+        merged = self.num_directions if self.merge_mode == "concat" else 1
+        return self.output_size * merged
+
+    def _create_parameters(self) -> None:
+        G, H, P = GATES[self.mode], self.hidden_size, self.output_size
+        k = 1.0 / math.sqrt(H)
+        for layer in range(self.num_layers):
+            for d in range(self.num_directions):
+                sfx = f"_l{layer}" + ("_reverse" if d else "")
+                shapes = [("weight_ih", (G * H, self._layer_input_size(layer))), ("weight_hh", (G * H, P))]
+                if self.bias:
+                    shapes += [("bias_ih", (G * H,)), ("bias_hh", (G * H,))]
+                if self.proj_size:
+                    shapes += [("weight_hr", (P, H))]
+                for pname, shape in shapes:
+                    data = self.rng.uniform(-k, k, size=shape).astype(self.dtype)
+                    setattr(self, pname + sfx, Parameter(data))
+
+    def _direction_params(self, layer: int, d: int) -> DirectionParams:
+        sfx = f"_l{layer}" + ("_reverse" if d else "")
+        get = self._parameters.get
+        return DirectionParams(
+            get("weight_ih" + sfx), get("weight_hh" + sfx), get("bias_ih" + sfx),
+            get("bias_hh" + sfx), get("weight_hr" + sfx),
+        )
+
+    def reset_parameters(self, rng=None) -> None:
+        """Re-draw every parameter from U(-1/sqrt(H), 1/sqrt(H)), as PyTorch does."""
+        rng = self.rng if rng is None else as_rng(rng)
+        k = 1.0 / math.sqrt(self.hidden_size)
+        for p in self._parameters.values():
+            p.data = rng.uniform(-k, k, size=p.shape).astype(self.dtype)
+
+    # -- input handling -----------------------------------------------------------------
+    @property
+    def _state_count(self) -> int:
+        return 2 if self.mode == "LSTM" else 1
+
+    def _prepare_input(self, x):
+        x = as_float_array("input", x, self.dtype)
+        if x.ndim not in (2, 3):
+            raise ValueError(
+                f"input must be 3-D {'(B, T, I)' if self.batch_first else '(T, B, I)'} "
+                f"or 2-D (T, I) for an unbatched sequence, got shape {x.shape}"
+            )
+        if x.shape[-1] != self.input_size:
+            raise ValueError(
+                f"input expected {self.input_size} features in the last dimension, "
+                f"got shape {x.shape}"
+            )
+        batched = x.ndim == 3
+        if not batched:
+            x = x[:, None, :]
+        elif self.batch_first:
+            x = np.ascontiguousarray(x.transpose(1, 0, 2))
+        T, B = x.shape[0], x.shape[1]
+        if T == 0 or B == 0:
+            raise ValueError(f"input must hold at least one step and one sequence, got shape {x.shape}")
+        return x, batched
+
+    def _prepare_states(self, hx, B: int, batched: bool):
+        """Returns a tuple of (L*D, B, .) arrays: (h0,) or (h0, c0)."""
+        LD = self.num_layers * self.num_directions
+        sizes = (self.output_size, self.hidden_size)[: self._state_count]
+        names = ("h0", "c0")
+        if hx is None:
+            return tuple(np.zeros((LD, B, s), self.dtype) for s in sizes)
+        if self.mode == "LSTM":
+            if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+                raise TypeError(f"LSTM state must be a tuple (h0, c0) or None, got {type(hx).__name__}")
+            parts = tuple(hx)
+        else:
+            if isinstance(hx, (tuple, list)):
+                raise TypeError(f"{type(self).__name__} state must be an array h0 or None, got a {type(hx).__name__}")
+            parts = (hx,)
+        out = []
+        for nm, s, a in zip(names, sizes, parts):
+            if a is None:
+                out.append(np.zeros((LD, B, s), self.dtype))
+                continue
+            a = as_float_array(nm, a, self.dtype)
+            expected = (LD, B, s) if batched else (LD, s)
+            check_shape(nm, a, expected)
+            out.append(a if batched else a[:, None, :])
+        return tuple(out)
+
+    # -- forward ------------------------------------------------------------------------
+    def forward(self, input, hx=None, lengths=None):
+        """Run all layers and directions. See the class docstring for shapes."""
+        x, batched = self._prepare_input(input)
+        T, B, _ = x.shape
+        if lengths is not None and not batched:
+            raise ValueError("lengths requires batched input (3-D), got an unbatched 2-D input")
+        lengths = as_lengths(lengths, B, T)
+        states0 = self._prepare_states(hx, B, batched)
+        keep = self.keeps_cache
+        kern = get_kernels()
+        opts = {"nonlinearity": self.nonlinearity, "reset_after": self.reset_after}
+        D = self.num_directions
+        finals = [[] for _ in range(self._state_count)]   # each (L*D) of (B, .)
+        layer_caches = []
+        layer_in = x
+        for layer in range(self.num_layers):
+            outs, dir_caches = [], []
+            for d in range(D):
+                idx = layer * D + d
+                s0 = tuple(s[idx] for s in states0)
+                out, s_n, c = forward_direction(
+                    kern, self.mode, opts, layer_in, self._direction_params(layer, d),
+                    s0, lengths, bool(d), keep,
+                )
+                outs.append(out)
+                dir_caches.append(c)
+                for k, s in enumerate(s_n):
+                    finals[k].append(s)
+            merged = self._merge(outs)
+            mask = None
+            if self.training and self.dropout > 0 and layer < self.num_layers - 1:
+                keep_p = 1.0 - self.dropout
+                if keep_p == 0.0:
+                    mask = np.zeros_like(merged)
+                else:
+                    mask = (self.rng.random(merged.shape) < keep_p).astype(self.dtype) / self.dtype.type(keep_p)
+                merged = merged * mask
+            if keep:
+                layer_caches.append((dir_caches, outs if self.merge_mode == "mul" else None, mask))
+            layer_in = merged
+        out = layer_in
+        if keep:
+            self._push((layer_caches, out.shape, batched, lengths))
+        h_n = tuple(np.stack(f) for f in finals)
+        return self._format_output(out, h_n, batched)
+
+    def _merge(self, outs):
+        if len(outs) == 1:
+            return outs[0]
+        a, b = outs
+        if self.merge_mode == "concat":
+            return np.concatenate(outs, axis=2)
+        if self.merge_mode == "sum":
+            return a + b
+        if self.merge_mode == "mul":
+            return a * b
+        return (a + b) * self.dtype.type(0.5)
+
+    def _format_output(self, out, states, batched):
+        if not batched:
+            out = out[:, 0]
+            states = tuple(s[:, 0] for s in states)
+        elif self.batch_first:
+            out = np.ascontiguousarray(out.transpose(1, 0, 2))
+        if self.mode == "LSTM":
+            return out, states
+        return out, states[0]
+
+    # -- backward -----------------------------------------------------------------------
+    def backward(self, d_output, d_state=None):
+        """Backpropagation through time through all layers and directions.
+
+        ``d_output`` has the shape of the forward output; ``d_state`` the shape of the final
+        state (``dh_n``, or ``(dh_n, dc_n)`` for LSTM; None or None parts mean zero).
+        Returns ``dx`` and the gradient of the initial state; adds into every ``p.grad``.
+        """
+        layer_caches, out_shape, batched, lengths = self._pop()
+        T, B, F = out_shape
+        d = as_float_array("d_output", d_output, self.dtype)
+        if batched:
+            expected = (B, T, F) if self.batch_first else (T, B, F)
+        else:
+            expected = (T, F)
+        check_shape("d_output", d, expected)
+        if not batched:
+            d = d[:, None, :]
+        elif self.batch_first:
+            d = np.ascontiguousarray(d.transpose(1, 0, 2))
+        d_states_n = self._prepare_d_states(d_state, B, batched)
+        kern = get_kernels()
+        D, L = self.num_directions, self.num_layers
+        d_states0 = [[None] * (L * D) for _ in range(self._state_count)]
+        for layer in range(L - 1, -1, -1):
+            dir_caches, outs, mask = layer_caches[layer]
+            if mask is not None:
+                d = d * mask
+            parts = self._split_merge_grad(d, outs)
+            dx = None
+            for dd in range(D):
+                idx = layer * D + dd
+                ds_n = tuple(s[idx] if s is not None else None for s in d_states_n)
+                dxi, ds0 = backward_direction(
+                    kern, self.mode, np.ascontiguousarray(parts[dd]), ds_n,
+                    self._direction_params(layer, dd), dir_caches[dd],
+                )
+                dx = dxi if dx is None else dx + dxi
+                for k, s in enumerate(ds0):
+                    d_states0[k][idx] = s
+            d = dx
+        d_s0 = tuple(np.stack(s) for s in d_states0)
+        if not batched:
+            d = d[:, 0]
+            d_s0 = tuple(s[:, 0] for s in d_s0)
+        elif self.batch_first:
+            d = np.ascontiguousarray(d.transpose(1, 0, 2))
+        if self.mode == "LSTM":
+            return d, d_s0
+        return d, d_s0[0]
+
+    def _prepare_d_states(self, d_state, B, batched):
+        LD = self.num_layers * self.num_directions
+        sizes = (self.output_size, self.hidden_size)[: self._state_count]
+        if d_state is None:
+            return (None,) * self._state_count
+        if self.mode == "LSTM":
+            if not isinstance(d_state, (tuple, list)) or len(d_state) != 2:
+                raise TypeError(
+                    f"LSTM d_state must be a tuple (dh_n, dc_n) or None, got {type(d_state).__name__}"
+                )
+            parts = tuple(d_state)
+        else:
+            if isinstance(d_state, (tuple, list)):
+                raise TypeError(f"{type(self).__name__} d_state must be an array dh_n or None")
+            parts = (d_state,)
+        res = []
+        for nm, s, a in zip(("dh_n", "dc_n"), sizes, parts):
+            if a is None:
+                res.append(None)
+                continue
+            a = as_float_array(nm, a, self.dtype)
+            check_shape(nm, a, (LD, B, s) if batched else (LD, s))
+            res.append(a if batched else a[:, None, :])
+        return tuple(res)
+
+    def _split_merge_grad(self, d, outs):
+        """Gradient of the merged output -> gradient of each direction's output."""
+        if self.num_directions == 1:
+            return [d]
+        F = self.output_size
+        if self.merge_mode == "concat":
+            return [d[:, :, :F], d[:, :, F:]]
+        if self.merge_mode == "sum":
+            return [d, d]
+        if self.merge_mode == "mul":
+            return [d * outs[1], d * outs[0]]
+        half = d * self.dtype.type(0.5)
+        return [half, half]
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if self.mode == "RNN" and self.nonlinearity != "tanh":
+            s += f", nonlinearity={self.nonlinearity!r}"
+        if self.mode == "GRU" and not self.reset_after:
+            s += ", reset_after=False"
+        if not self.bias:
+            s += ", bias=False"
+        if self.batch_first:
+            s += ", batch_first=True"
+        if self.dropout:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional:
+            s += ", bidirectional=True"
+            if self.merge_mode != "concat":
+                s += f", merge_mode={self.merge_mode!r}"
+        if self.dtype != np.float32:
+            s += f", dtype={self.dtype}"
+        return s
