@@ -11,6 +11,8 @@ pops the most recent entry (LIFO). ``eval()`` or :func:`rnnkit.no_grad` keep not
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections import OrderedDict
 from collections.abc import Iterator
 
@@ -32,6 +34,28 @@ def _as_float_dtype(dtype, name: str = "dtype") -> np.dtype:
     if dt not in _FLOAT_DTYPES:
         raise TypeError(f"{name} must be float32 or float64, got {dt}")
     return dt
+
+
+def _recording_init(init):
+    """Wrap a subclass ``__init__`` so the outermost call stores its bound arguments."""
+    sig = inspect.signature(init)
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        outermost = "_config_recording" not in self.__dict__
+        if outermost:
+            object.__setattr__(self, "_config_recording", True)
+        try:
+            init(self, *args, **kwargs)
+        finally:
+            if outermost:
+                del self.__dict__["_config_recording"]
+        if outermost:
+            bound = sig.bind(self, *args, **kwargs)
+            bound.apply_defaults()
+            object.__setattr__(self, "_config", (tuple(bound.args[1:]), dict(bound.kwargs)))
+
+    return __init__
 
 
 class Parameter:
@@ -72,7 +96,18 @@ class Parameter:
 
 
 class Module:
-    """Base class: parameters, sub-modules, train/eval mode and the backward cache stack."""
+    """Base class: parameters, sub-modules, train/eval mode and the backward cache stack.
+
+    Every subclass records the arguments of its outermost ``__init__`` call as
+    ``self._config = (args, kwargs)`` (defaults filled in), so that
+    :func:`rnnkit.save_model` can rebuild the module without help.
+    """
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None:
+            cls.__init__ = _recording_init(init)
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
