@@ -1,0 +1,39 @@
+"""Sequence tasks with known answers, generated on the spot or read from the stdlib's sources.
+
+Every task takes sizes and ``seed=`` / ``rng=`` and returns numpy arrays with a description
+(``SequenceDataset``, or ``TextCorpus`` for text), time-major ``(T, N, ...)`` by default:
+
+=====================  =========================================  ==============================
+task                   mapping                                    exercises
+=====================  =========================================  ==============================
+sine_wave              forecasting                                smooth dynamics, noise floor
+adding_problem         many-to-one regression                     long-range memory
+copy_task              many-to-many synchronous                   long-range memory
+delayed_recall         many-to-many synchronous                   short-term buffer
+parity, counting       many-to-one classification                 state over the whole sequence
+sequence_labelling     many-to-many synchronous                   running state (XOR, depth)
+reverse_sequence,      seq2seq (different lengths)                encoder-decoder
+sort_digits
+sentiment_like         many-to-one, variable length               word order (negation)
+stdlib_text            one-to-many generation                     char-level language model
+=====================  =========================================  ==============================
+
+``get(name, **kw)`` builds a task by name; ``available()`` lists the names.
+"""
+
+from rnnkit.datasets._base import IGNORE_INDEX, MAPPINGS, SequenceDataset, TextCorpus
+from rnnkit.datasets.classification import counting, parity
+from rnnkit.datasets.labelling import sequence_labelling
+from rnnkit.datasets.memory import adding_problem, copy_task, delayed_recall
+from rnnkit.datasets.registry import available, get
+from rnnkit.datasets.sentiment import SENTIMENT_WORDS, sentiment_like
+from rnnkit.datasets.seq2seq import reverse_sequence, sort_digits
+from rnnkit.datasets.series import sine_wave
+from rnnkit.datasets.text import stdlib_files, stdlib_text
+
+__all__ = [
+    "SequenceDataset", "TextCorpus", "IGNORE_INDEX", "MAPPINGS",
+    "sine_wave", "adding_problem", "copy_task", "delayed_recall", "parity", "counting",
+    "sequence_labelling", "reverse_sequence", "sort_digits", "stdlib_text", "stdlib_files",
+    "sentiment_like", "SENTIMENT_WORDS", "get", "available",
+]
