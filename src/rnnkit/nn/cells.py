@@ -108,7 +108,7 @@ class _CellBase(Module):
 
         Returns ``dx`` and the gradient of the input state; adds into every ``p.grad``.
         """
-        cache, B, batched = self._pop()
+        cache, B, batched = self._peek()    # popped once the arguments pass
         H = self.hidden_size
         if self.mode == "LSTM":
             if not isinstance(d_state, (tuple, list)) or len(d_state) != 2:
@@ -126,6 +126,7 @@ class _CellBase(Module):
             a = as_float_array(name, a, self.dtype)
             check_shape(name, a, (B, H) if batched else (H,))
             ds.append(a if batched else a[None])
+        self._pop()
         d_out = ds[0][None] if ds[0] is not None else np.zeros((1, B, H), self.dtype)
         d_n = (None,) + tuple(ds[1:])
         dx, d_s0 = backward_direction(get_kernels(), self.mode, d_out, d_n, self._params(), cache)

@@ -268,12 +268,18 @@ class Module:
     def _push(self, cache) -> None:
         self._cache_stack.append(cache)
 
-    def _pop(self):
+    def _peek(self):
+        """The most recent saved forward, left on the stack: backward checks its arguments
+        first and pops only then, so a rejected gradient does not lose the forward."""
         if not self._cache_stack:
             raise RuntimeError(
                 f"{type(self).__name__}.backward() called without a matching forward in "
                 "training mode (no saved forward is left; eval() and no_grad() keep nothing)"
             )
+        return self._cache_stack[-1]
+
+    def _pop(self):
+        self._peek()
         return self._cache_stack.pop()
 
     def clear_cache(self) -> None:

@@ -264,7 +264,7 @@ class RNNBase(Module):
         state (``dh_n``, or ``(dh_n, dc_n)`` for LSTM; None or None parts mean zero).
         Returns ``dx`` and the gradient of the initial state; adds into every ``p.grad``.
         """
-        layer_caches, out_shape, batched, lengths = self._pop()
+        layer_caches, out_shape, batched, lengths = self._peek()   # popped once the arguments pass
         T, B, F = out_shape
         d = as_float_array("d_output", d_output, self.dtype)
         if batched:
@@ -277,6 +277,7 @@ class RNNBase(Module):
         elif self.batch_first:
             d = np.ascontiguousarray(d.transpose(1, 0, 2))
         d_states_n = self._prepare_d_states(d_state, B, batched)
+        self._pop()
         kern = get_kernels()
         D, L = self.num_directions, self.num_layers
         d_states0 = [[None] * (L * D) for _ in range(self._state_count)]
