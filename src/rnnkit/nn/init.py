@@ -17,6 +17,8 @@ import numpy as np
 from rnnkit._checks import as_rng, check_float_range, check_int
 from rnnkit.nn.module import Module, Parameter
 
+_GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}     # gate blocks per cell kind (rows of weight_hh = G*H)
+
 __all__ = [
     "uniform_", "zeros_", "ones_", "constant_", "xavier_uniform_", "xavier_normal_",
     "orthogonal_", "orthogonal_recurrent_", "lstm_forget_bias_",
@@ -89,15 +91,27 @@ def orthogonal_(t, gain: float = 1.0, rng=None):
 
 
 def orthogonal_recurrent_(module: Module, gain: float = 1.0, rng=None):
-    """Make every ``weight_hh*`` gate block (H_out x H_out per gate) orthogonal."""
+    """Make every gate block of every ``weight_hh*`` (semi-)orthogonal.
+
+    ``weight_hh`` is ``(G*H, H_out)`` (G = 1 RNN, 3 GRU, 4 LSTM; H_out = proj_size or H):
+    each of the G row blocks ``(H, H_out)`` gets its own orthogonal matrix (orthonormal
+    columns when ``H > H_out``, as with an LSTM projection).
+    """
     rng = as_rng(rng)
-    for name, p in module.named_parameters():
-        if name.split(".")[-1].startswith("weight_hh"):
+    for m in module.modules():
+        G = _GATES.get(getattr(m, "mode", None))
+        for name, p in m._parameters.items():
+            if not name.startswith("weight_hh"):
+                continue
             rows, cols = p.shape
-            for g in range(rows // cols if rows >= cols else 1):
-                block = np.empty((cols, cols) if rows >= cols else p.shape, p.dtype)
+            g = G if G is not None else max(1, rows // cols)
+            if rows % g:
+                raise ValueError(f"orthogonal_recurrent_: {name} has {rows} rows, not {g} equal gate blocks")
+            size = rows // g
+            for k in range(g):
+                block = np.empty((size, cols), p.dtype)                 # (H, H_out)
                 orthogonal_(block, gain, rng)
-                p.data[g * block.shape[0]:(g + 1) * block.shape[0]] = block
+                p.data[k * size:(k + 1) * size] = block
     return module
 
 
