@@ -299,6 +299,8 @@ def test_loss_argument_errors():
         nn.CrossEntropyLoss()(pred, np.array([0, 4, 1]))
     with pytest.raises(ValueError, match="target class ids"):
         nn.CrossEntropyLoss()(pred, np.array([0, -1, 1]))
+    with pytest.raises(TypeError, match="must be float"):
+        nn.CrossEntropyLoss()(pred, np.zeros((3, 4), dtype=int))
     with pytest.raises(ValueError, match="weight"):
         nn.CrossEntropyLoss(weight=np.ones(3))(pred, np.array([0, 1, 2]))
     with pytest.raises(ValueError, match="label_smoothing"):

@@ -300,6 +300,9 @@ def test_sequential_container_protocol(rng):
     named = nn.Sequential(OrderedDict([("rnn", nn.GRU(2, 3)), ("head", nn.Linear(3, 1))]))
     assert [n for n, _ in named.named_parameters()][0] == "rnn.weight_ih_l0"
     assert named.append(nn.ReLU()) is named and len(named) == 3
+    (rebuilt_from,), _ = named._config                        # constructor arguments follow append (save_model)
+    assert list(nn.Sequential(rebuilt_from).state_dict()) == list(named.state_dict())
+    assert [type(m).__name__ for m in rebuilt_from.values()] == ["GRU", "Linear", "ReLU"]
 
 
 def test_sequential_lifo_eval_and_dropout(rng):

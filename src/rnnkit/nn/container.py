@@ -63,6 +63,8 @@ class Sequential(Module):
     def append(self, module: Module) -> Sequential:
         """Add ``module`` at the end (named by its position, like PyTorch)."""
         self._add(str(len(self)), module)
+        # keep the recorded constructor arguments (used by save_model) in step with the contents
+        object.__setattr__(self, "_config", ((OrderedDict(self._modules),), {}))
         return self
 
     # -- container protocol -------------------------------------------------------------

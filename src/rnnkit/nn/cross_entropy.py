@@ -7,13 +7,7 @@ import numpy as np
 from rnnkit._checks import as_float_array, check_float_range, check_int
 from rnnkit.nn.loss import Loss
 
-__all__ = ["CrossEntropyLoss", "log_softmax"]
-
-
-def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """``x - logsumexp(x)`` along ``axis``, shifted by the max so that nothing overflows."""
-    z = x - x.max(axis=axis, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+__all__ = ["CrossEntropyLoss"]
 
 
 class CrossEntropyLoss(Loss):
@@ -68,26 +62,50 @@ class CrossEntropyLoss(Loss):
             target = target.detach().cpu().numpy()
         t = np.asarray(target)
         eps = dt.type(self.label_smoothing)
-        if t.shape == pred.shape and np.issubdtype(t.dtype, np.floating):
-            q = t.astype(dt)                                        # class probabilities (..., C)
-            a = w * ((1 - eps) * q + eps / C)                      # (..., C)
-            denom_w = None
-        else:
+        probs = t.shape == pred.shape and np.issubdtype(t.dtype, np.floating)
+        if not probs:
             y, valid = self._class_ids(t, pred.shape)               # (...), (...)
-            wy = w[y] * valid                                       # (...)
-            a = np.zeros(pred.shape, dt)                            # (..., C)
-            np.put_along_axis(a, y[..., None], ((1 - eps) * wy)[..., None], axis=-1)
-            if eps:
-                a += (eps / C) * w * valid[..., None]
-            denom_w = wy
-        logp = log_softmax(pred)                                    # (..., C)
-        loss = -(a * logp).sum(axis=-1)                             # (...)
-        grad = a.sum(axis=-1, keepdims=True) * np.exp(logp) - a     # (..., C)
-        return loss, grad, denom_w
+        z = pred - pred.max(axis=-1, keepdims=True)                 # (..., C), max 0: exp cannot overflow
+        if probs:
+            logp = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))   # log_softmax (..., C)
+            a = w * ((1 - eps) * t.astype(dt) + eps / C)           # (..., C)
+            loss = -(a * logp).sum(axis=-1)                         # (...)
+            grad = np.exp(logp, out=logp)                           # softmax, in place (..., C)
+            grad *= a.sum(axis=-1, keepdims=True)
+            grad -= a
+            return loss, grad, None
+        # class ids: a = (1 - eps) w_y onehot(y) + eps/C w, kept sparse (C can be a vocabulary);
+        # logp_c = z_c - log s with s = sum_c exp(z_c), so only z at y (and z @ w) are needed
+        wy = w[y] * valid                                           # (...)
+        hit = (1 - eps) * wy                                        # (...)
+        z_y = np.take_along_axis(z, y[..., None], axis=-1)[..., 0]  # (...)
+        zw = (z.reshape(-1, C) @ w).reshape(y.shape) if eps else None   # (...), one GEMV
+        p = np.exp(z, out=z)                                        # (..., C), in place
+        s = p.sum(axis=-1)                                          # (...)
+        log_s = np.log(s)
+        p /= s[..., None]                                           # softmax
+        loss = -hit * (z_y - log_s)                                 # (...)
+        total = hit                                                 # sum_c a_c, (...)
+        if eps:
+            smooth = (eps / C) * valid                              # (...)
+            loss = loss - smooth * (zw - log_s * w.sum())
+            total = total + smooth * w.sum()
+        grad = p
+        grad *= total[..., None]                                    # (..., C)
+        np.put_along_axis(grad, y[..., None], np.take_along_axis(grad, y[..., None], axis=-1) - hit[..., None],
+                          axis=-1)
+        if eps:   # grad -= smooth w, in row blocks so that no second (..., C) array is allocated
+            g2, s2 = grad.reshape(-1, C), smooth.reshape(-1)
+            for i in range(0, g2.shape[0], 256):
+                g2[i:i + 256] -= s2[i:i + 256, None] * w
+        return loss.astype(dt, copy=False), grad, wy
 
     def _class_ids(self, t: np.ndarray, shape: tuple[int, ...]):
         """Validated class ids: ``(y, valid)`` with ignored entries mapped to class 0."""
         C = shape[-1]
+        if t.shape == shape:
+            raise TypeError(f"target of the input's shape {shape} holds class probabilities and must be float, "
+                            f"got dtype {t.dtype}")
         if t.shape != shape[:-1]:
             raise ValueError(
                 f"target expected class ids of shape {shape[:-1]} (input shape without the class dimension) "

@@ -92,7 +92,7 @@ class Loss(Module):
         m = _as_mask(mask, loss.shape)
         if m is not None:
             loss = np.where(m, loss, 0).astype(pred.dtype, copy=False)
-            grad = grad * self._expand(m)
+            grad *= self._expand(m)          # grad is always a fresh array
             if denom_w is not None:
                 denom_w = denom_w * m
         reduction = self.reduction
@@ -127,7 +127,8 @@ class Loss(Module):
             if up.size != 1:
                 raise ValueError(f"grad for reduction={reduction!r} must be a scalar, got shape {up.shape}")
             s = float(up.reshape(()))
-        return g * dtype.type(s * scale)
+        g *= dtype.type(s * scale)            # the saved gradient is used once: scale in place
+        return g
 
     def _target_like(self, pred: np.ndarray, target) -> np.ndarray:
         t = as_float_array("target", target, pred.dtype)
