@@ -62,8 +62,11 @@ def gradcheck_layer(kind_id, *, lengths=None, unbatched=False, dropout_seed=None
     return layer
 
 
+@pytest.mark.parametrize("backend", rnnkit.available_backends())
 @pytest.mark.parametrize("kind_id", list(KINDS))
-def test_every_kind_bidirectional_with_lengths(kind_id):
+def test_every_kind_bidirectional_with_lengths(kind_id, backend):
+    """On every backend: the NumPy reference and the compiled kernels are both checked."""
+    rnnkit.set_backend(backend)
     gradcheck_layer(kind_id, bidirectional=True, lengths=LENGTHS)
 
 

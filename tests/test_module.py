@@ -332,3 +332,31 @@ def test_unbatched_cell_equals_batch_of_one(kind):
         np.testing.assert_array_equal(u, v[0])
     for n, p in cell.named_parameters():
         np.testing.assert_array_equal(grads_a[n], p.grad, err_msg=n)
+
+
+def test_lstm_state_part_none_means_zeros():
+    lstm = nn.LSTM(I, H, num_layers=2, dtype=np.float64, rng=0)
+    x = np.random.default_rng(0).standard_normal((T, B, I))
+    h0 = np.random.default_rng(1).standard_normal((2, B, H))
+    with rnnkit.no_grad():
+        a, (ha, ca) = lstm(x, (h0, None))
+        b, (hb, cb) = lstm(x, (h0, np.zeros((2, B, H))))
+        c, _ = lstm(x, (None, None))
+        d, _ = lstm(x)
+    for u, v in ((a, b), (ha, hb), (ca, cb), (c, d)):
+        np.testing.assert_array_equal(u, v)
+
+
+@pytest.mark.parametrize("kind", ["RNN", "GRU", "LSTM"])
+def test_non_contiguous_inputs_and_numpy_integer_sizes(kind):
+    m = getattr(nn, kind)(np.int64(I), np.int32(H), num_layers=np.int64(2), dtype=np.float64, rng=0)
+    base = np.random.default_rng(5).standard_normal((B, T, 2 * I))
+    x = base[:, :, ::2].transpose(1, 0, 2)                     # (T, B, I), a strided view
+    assert not x.flags.c_contiguous
+    g = np.random.default_rng(6).standard_normal((T, B, 2 * H))[:, :, ::-2]   # strided gradient
+    out_view, _ = m(x)
+    dx_view, _ = m.backward(g)
+    out_copy, _ = m(np.ascontiguousarray(x))
+    dx_copy, _ = m.backward(np.ascontiguousarray(g))
+    np.testing.assert_array_equal(out_view, out_copy)
+    np.testing.assert_array_equal(dx_view, dx_copy)

@@ -123,3 +123,16 @@ def test_long_sequence_larger_sizes_float32():
     ours = rnnkit_run(layer, x, state, np.array([40, 17, 33]), d_out, d_state)
     ref = torch_reference("LSTM", layer, x, state, np.array([40, 17, 33]), d_out, d_state, False)
     assert_results_close(ours, ref, RTOL[np.dtype(np.float32)], "LSTM T=40 H=16 float32")
+
+
+def test_torch_tensors_accepted_as_arguments():
+    """x, states, lengths and gradients may be CPU torch tensors; results equal the NumPy path."""
+    layer = nn.LSTM(I, H, num_layers=2, bidirectional=True, dtype=np.float64, rng=9)
+    rng = np.random.default_rng(10)
+    x, state, d_out, d_state = random_problem(layer, T, B, rng)
+    ref = rnnkit_run(layer, x, state, LENGTHS, d_out, d_state)
+    tt = torch.from_numpy
+    ours = rnnkit_run(layer, tt(x), (tt(state[0]), tt(state[1])), tt(LENGTHS), tt(d_out),
+                      (tt(d_state[0]), tt(d_state[1])))
+    assert isinstance(ours["out"], np.ndarray)
+    assert_results_close(ours, ref, 0.0, "torch tensors as arguments")
