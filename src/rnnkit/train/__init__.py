@@ -1,0 +1,32 @@
+"""Training: ``fit`` (mini-batches), ``fit_tbptt`` (truncated BPTT on long streams), callbacks,
+checkpoints with exact resume, metrics, history, and the ready-made ``SequenceModel``/``CharRNN``.
+
+Example::
+
+    from rnnkit import optim
+    from rnnkit.train import EarlyStopping, ModelCheckpoint, SequenceModel, fit
+
+    model = SequenceModel(1, 32, 1, cell="gru", output="last", rng=0)
+    hist = fit(model, (X, Y), loss="mse", optimizer=optim.Adam(model.parameters(), 1e-2),
+               epochs=20, batch_size=16, rng=0, val_data=(Xv, Yv), metrics=["rmse"],
+               callbacks=[EarlyStopping(patience=3), ModelCheckpoint("run.npz")])
+    hist = fit(model, (X, Y), ..., resume="run.npz")      # continue the same run exactly
+"""
+
+from rnnkit.train.callbacks import Callback, EarlyStopping, LRScheduler, ModelCheckpoint
+from rnnkit.train.checkpoint import load_checkpoint, load_checkpoint_model, save_checkpoint
+from rnnkit.train.errors import NonFiniteError
+from rnnkit.train.fit import evaluate, fit, predict
+from rnnkit.train.history import History
+from rnnkit.train.metrics import MAE, RMSE, Accuracy, BitsPerCharacter, Metric, Perplexity, get_metric
+from rnnkit.train.models import CharRNN, SequenceModel, detach_state
+from rnnkit.train.tbptt import evaluate_tbptt, fit_tbptt, stream_windows
+from rnnkit.train.trainer import Trainer
+
+__all__ = [
+    "fit", "evaluate", "predict", "fit_tbptt", "evaluate_tbptt", "stream_windows", "Trainer",
+    "Callback", "EarlyStopping", "ModelCheckpoint", "LRScheduler",
+    "save_checkpoint", "load_checkpoint", "load_checkpoint_model", "NonFiniteError", "History",
+    "Metric", "Accuracy", "RMSE", "MAE", "BitsPerCharacter", "Perplexity", "get_metric",
+    "SequenceModel", "CharRNN", "detach_state",
+]

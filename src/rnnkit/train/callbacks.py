@@ -1,0 +1,212 @@
+"""Callbacks: hooks the training loop calls, plus early stopping, checkpoints and LR schedules.
+
+Hooks (all optional), with ``trainer`` the running :class:`~rnnkit.train.Trainer`::
+
+    on_train_begin(trainer)
+    on_epoch_begin(trainer, epoch)              # epoch counts from 1
+    on_batch_end(trainer, step, logs)           # logs {"loss": float or None if skipped}
+    on_epoch_end(trainer, epoch, logs)          # logs of the epoch: loss, val_loss, metrics, lr
+    on_train_end(trainer)
+
+A callback sets ``trainer.stop_training = True`` to stop after the current epoch. Callbacks
+with state (early stopping's best value, a scheduler) expose ``state_dict()`` /
+``load_state_dict()`` so a checkpoint restores them. At the end of an epoch checkpoint
+writers run after every other callback, so the file holds the state after the epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from rnnkit._checks import check_choice, check_int
+
+__all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "LRScheduler"]
+
+
+class Callback:
+    """Base class; every hook does nothing."""
+
+    runs_last = False
+
+    def on_train_begin(self, trainer) -> None:
+        pass
+
+    def on_epoch_begin(self, trainer, epoch: int) -> None:
+        pass
+
+    def on_batch_end(self, trainer, step: int, logs: dict) -> None:
+        pass
+
+    def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
+        pass
+
+    def on_train_end(self, trainer) -> None:
+        pass
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+
+def _monitor_value(logs: dict, monitor: str, who: str) -> float:
+    if monitor not in logs:
+        raise KeyError(f"{who}: monitored value {monitor!r} is not in the epoch logs {sorted(logs)}")
+    v = logs[monitor]
+    return float("nan") if v is None else float(v)
+
+
+def _resolve_mode(mode: str, monitor: str) -> str:
+    mode = check_choice("mode", mode, ("auto", "min", "max"))
+    if mode == "auto":
+        return "max" if ("acc" in monitor or monitor.endswith("accuracy")) else "min"
+    return mode
+
+
+class _Improvement:
+    """Tracks the best monitored value; ``better(v)`` is True when ``v`` beats it by ``min_delta``."""
+
+    def __init__(self, monitor: str, mode: str, min_delta: float):
+        self.monitor = monitor
+        self.mode = _resolve_mode(mode, monitor)
+        if isinstance(min_delta, bool) or not isinstance(min_delta, (int, float)) or min_delta < 0:
+            raise ValueError(f"min_delta must be a number >= 0, got {min_delta!r}")
+        self.min_delta = float(min_delta)
+        self.best = math.inf if self.mode == "min" else -math.inf
+
+    def better(self, v: float) -> bool:
+        if not math.isfinite(v):
+            return False
+        if self.mode == "min":
+            return v < self.best - self.min_delta
+        return v > self.best + self.min_delta
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs.
+
+    ``mode`` 'min', 'max' or 'auto' (max for accuracies, min otherwise). With
+    ``restore_best_weights`` the model gets the best epoch's weights back when it stops.
+    ``stopped_epoch`` is the epoch it stopped at (0 if it never did).
+    """
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0, mode: str = "auto",
+                 restore_best_weights: bool = False):
+        self.tracker = _Improvement(monitor, mode, min_delta)
+        self.monitor = monitor
+        self.patience = check_int("patience", patience, 0)
+        self.restore_best_weights = bool(restore_best_weights)
+        self.wait = 0
+        self.best_epoch = 0
+        self.stopped_epoch = 0
+        self.best_weights: dict[str, np.ndarray] | None = None
+
+    def on_epoch_end(self, trainer, epoch, logs) -> None:
+        v = _monitor_value(logs, self.monitor, "EarlyStopping")
+        if self.tracker.better(v):
+            self.tracker.best, self.best_epoch, self.wait = v, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = trainer.model.state_dict()
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            self.stopped_epoch = epoch
+            trainer.stop_training = True
+            if self.restore_best_weights and self.best_weights is not None:
+                trainer.model.load_state_dict(self.best_weights)
+
+    def state_dict(self) -> dict:
+        return {"best": self.tracker.best, "wait": self.wait, "best_epoch": self.best_epoch,
+                "stopped_epoch": self.stopped_epoch, "best_weights": self.best_weights}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.tracker.best = float(state["best"])
+        self.wait, self.best_epoch = int(state["wait"]), int(state["best_epoch"])
+        self.stopped_epoch = int(state["stopped_epoch"])
+        w = state.get("best_weights")
+        self.best_weights = None if w is None else {str(k): np.array(v) for k, v in w.items()}
+
+
+class ModelCheckpoint(Callback):
+    """Write a full training checkpoint (see :mod:`rnnkit.train.checkpoint`) at epoch ends.
+
+    Args:
+        path: file to write; ``{epoch}`` in it is replaced by the epoch number.
+        every: write every ``every`` epochs.
+        save_best_only: write only when ``monitor`` improved (``mode`` as in EarlyStopping).
+
+    Each write is atomic, so a crash never destroys the previous checkpoint. ``last_path``
+    is the most recent file written.
+    """
+
+    runs_last = True
+
+    def __init__(self, path, every: int = 1, save_best_only: bool = False, monitor: str = "val_loss",
+                 mode: str = "auto"):
+        self.path = os.fspath(path)
+        self.every = check_int("every", every, 1)
+        self.save_best_only = bool(save_best_only)
+        self.monitor = monitor
+        self.tracker = _Improvement(monitor, mode, 0.0)
+        self.last_path: str | None = None
+
+    def on_epoch_end(self, trainer, epoch, logs) -> None:
+        if epoch % self.every:
+            return
+        if self.save_best_only:
+            v = _monitor_value(logs, self.monitor, "ModelCheckpoint")
+            if not self.tracker.better(v):
+                return
+            self.tracker.best = v
+        from rnnkit.train.checkpoint import save_checkpoint
+
+        path = self.path.replace("{epoch}", str(epoch))
+        save_checkpoint(path, trainer)
+        self.last_path = path
+
+    def state_dict(self) -> dict:
+        return {"best": self.tracker.best, "last_path": self.last_path}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.tracker.best = float(state["best"])
+        self.last_path = state.get("last_path")
+
+
+class LRScheduler(Callback):
+    """Step an :mod:`rnnkit.optim.lr_scheduler` schedule each epoch (or each step).
+
+    ``monitor`` (e.g. 'val_loss') is passed to ``scheduler.step(value)`` for
+    ``ReduceLROnPlateau``; leave it None for the others. ``interval`` 'epoch' or 'step'.
+    The scheduler's state is saved in checkpoints.
+    """
+
+    def __init__(self, scheduler, monitor: str | None = None, interval: str = "epoch"):
+        if not (hasattr(scheduler, "step") and hasattr(scheduler, "state_dict")):
+            raise TypeError(f"scheduler must have step() and state_dict(), got {type(scheduler).__name__}")
+        self.scheduler = scheduler
+        self.monitor = monitor
+        self.interval = check_choice("interval", interval, ("epoch", "step"))
+        if monitor is not None and interval == "step":
+            raise ValueError("monitor needs interval='epoch' (monitored values exist at epoch ends)")
+
+    def on_batch_end(self, trainer, step, logs) -> None:
+        if self.interval == "step":
+            self.scheduler.step()
+
+    def on_epoch_end(self, trainer, epoch, logs) -> None:
+        if self.interval != "epoch":
+            return
+        if self.monitor is None:
+            self.scheduler.step()
+        else:
+            self.scheduler.step(_monitor_value(logs, self.monitor, "LRScheduler"))
+
+    def state_dict(self) -> dict:
+        return {"scheduler": self.scheduler.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.scheduler.load_state_dict(state["scheduler"])

@@ -1,0 +1,90 @@
+"""Training history: one log dict per epoch and the loss of every step, savable as JSON.
+
+``history.epochs`` is ``[{"epoch": 1, "loss": ..., "val_loss": ..., "lr": ..., ...}, ...]``;
+``history.history`` the same by key, as Keras gives it (``{"loss": [...], ...}``);
+``history.steps`` the training loss of every optimizer step (None for a skipped step).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+
+__all__ = ["History"]
+
+
+def _clean(v):
+    """JSON-safe: non-finite floats become None; NumPy scalars become Python numbers."""
+    if v is None or isinstance(v, (bool, str)):
+        return v
+    if isinstance(v, (list, tuple)):
+        return [_clean(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _clean(x) for k, x in v.items()}
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, int):
+        return v
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+class History:
+    """Per-epoch logs and per-step losses of a training run."""
+
+    def __init__(self) -> None:
+        self.epochs: list[dict] = []
+        self.steps: list[float | None] = []
+
+    @property
+    def history(self) -> dict[str, list]:
+        """``{key: [value per epoch]}`` (None where an epoch lacks the key)."""
+        keys: list[str] = []
+        for e in self.epochs:
+            keys += [k for k in e if k not in keys]
+        return {k: [e.get(k) for e in self.epochs] for k in keys}
+
+    def __getitem__(self, key: str) -> list:
+        return self.history[key]
+
+    def __len__(self) -> int:
+        return len(self.epochs)
+
+    def to_dict(self) -> dict:
+        return {"epochs": _clean(self.epochs), "steps": _clean(self.steps)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> History:
+        if not isinstance(d, dict) or not isinstance(d.get("epochs"), list) or not isinstance(d.get("steps"), list):
+            raise ValueError("history must be a dict with lists 'epochs' and 'steps'")
+        h = cls()
+        h.epochs = [dict(e) for e in d["epochs"]]
+        h.steps = list(d["steps"])
+        return h
+
+    def save(self, path) -> None:
+        """Write JSON to ``path`` atomically (temp file, fsync, replace)."""
+        path = os.fspath(path)
+        directory = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-history-", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(self.to_dict(), f, indent=1, allow_nan=False)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    @classmethod
+    def load(cls, path) -> History:
+        with open(path, encoding="utf-8") as f:
+            return cls.from_dict(json.load(f))
+
+    def __repr__(self) -> str:
+        last = self.epochs[-1] if self.epochs else {}
+        return f"History(epochs={len(self.epochs)}, steps={len(self.steps)}, last={last})"

@@ -1,0 +1,240 @@
+"""Ready-made composite models: :class:`SequenceModel` and :class:`CharRNN`.
+
+``SequenceModel`` is the network the trainer, the CLI and the demos use::
+
+    x (B, T, I)  or token ids (B, T) -> Embedding (B, T, E)
+      -> recurrent layer (RNN | LSTM | GRU; layers, dropout, directions)   out (B, T, F), state
+      -> many-to-many: out (B, T, F)      many-to-one: last state h_n (B, F)
+      -> Dropout -> Linear head           (B, T, O) or (B, O)
+
+with ``F = D * P`` (``P = proj_size or H``; ``P`` for a non-'concat' ``merge_mode``). It is
+batch-first and follows the stateful protocol of truncated BPTT::
+
+    out, state = model(x, state=None, lengths=None)   # state: what the recurrent layer returns
+    dx = model.backward(d_out)                        # None for token inputs; the gradient
+                                                      # into the incoming state is cut
+
+Many-to-one reads the last layer's final state ``h_n``, which for a variable-length batch is
+each sequence's last real step (and, bidirectional, the reverse direction's state after
+reading back to step 0), merged like the outputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnkit._checks import as_float_array, as_rng, check_choice, check_float_range, check_int
+from rnnkit._grad_mode import no_grad
+from rnnkit.nn.dropout import Dropout
+from rnnkit.nn.embedding import Embedding
+from rnnkit.nn.linear import Linear
+from rnnkit.nn.module import Module, _as_float_dtype
+from rnnkit.nn.rnn import GRU, LSTM, RNN
+
+__all__ = ["SequenceModel", "CharRNN", "detach_state"]
+
+_CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+_OUTPUTS = ("sequence", "last")
+
+
+def detach_state(state):
+    """Copy a recurrent state (an array, a tuple of arrays, or None) so that it no longer
+    aliases the arrays of the step that made it. Backward never sends a gradient into a
+    state passed to ``forward``, so the copy is all truncation needs."""
+    if state is None:
+        return None
+    if isinstance(state, tuple):
+        return tuple(detach_state(s) for s in state)
+    return np.array(state, copy=True)
+
+
+class SequenceModel(Module):
+    """(Embedding) -> RNN/LSTM/GRU -> (Dropout) -> Linear, batch-first, many-to-many or many-to-one.
+
+    Args:
+        input_size: features per step ``I`` (the embedding size ``E`` when ``num_embeddings``).
+        hidden_size: ``H`` of the recurrent layer.
+        output_size: ``O`` of the linear head (classes, vocabulary size, or regression targets).
+        cell: ``'rnn'``, ``'lstm'`` or ``'gru'``.
+        num_layers, bidirectional, proj_size (LSTM), nonlinearity (RNN), merge_mode: as the layers.
+        dropout: between recurrent layers and before the head.
+        output: ``'sequence'`` (many-to-many, ``(B, T, O)``) or ``'last'`` (many-to-one, ``(B, O)``).
+        num_embeddings: when given, inputs are integer ids ``(B, T)`` looked up in an
+            ``Embedding(num_embeddings, input_size)``.
+        dtype: float32 (default) or float64. rng: Generator or int seed for init and dropout.
+
+    Example::
+
+        model = SequenceModel(3, 16, 2, cell="gru", output="last", rng=0)
+        y, h_n = model(np.random.randn(4, 7, 3), lengths=np.array([7, 5, 2, 1]))   # y (4, 2)
+        dx = model.backward(np.ones_like(y))                                          # (4, 7, 3)
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, output_size: int, *, cell: str = "lstm",
+                 num_layers: int = 1, dropout: float = 0.0, bidirectional: bool = False,
+                 output: str = "sequence", num_embeddings: int | None = None, proj_size: int = 0,
+                 nonlinearity: str = "tanh", merge_mode: str = "concat", dtype=None, rng=None):
+        super().__init__()
+        self.cell = check_choice("cell", cell, tuple(_CELLS))
+        self.output = check_choice("output", output, _OUTPUTS)
+        check_int("input_size", input_size, 1)
+        check_int("output_size", output_size, 1)
+        self.dropout_p = check_float_range("dropout", dropout, 0.0, 1.0)
+        self.dtype = _as_float_dtype(dtype)
+        self.rng = as_rng(rng)
+        if num_embeddings is not None:
+            self.embedding = Embedding(num_embeddings, input_size, dtype=self.dtype, rng=self.rng)
+        self.num_embeddings = num_embeddings
+        extra = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
+        if proj_size:
+            extra["proj_size"] = proj_size
+        self.rnn = _CELLS[cell](
+            input_size, hidden_size, num_layers=num_layers, batch_first=True,
+            dropout=dropout if num_layers > 1 else 0.0, bidirectional=bidirectional,
+            dtype=self.dtype, merge_mode=merge_mode, rng=self.rng, **extra,
+        )
+        D = self.rnn.num_directions if merge_mode == "concat" else 1
+        self.features = D * self.rnn.output_size
+        if dropout > 0:
+            self.drop = Dropout(dropout, rng=self.rng)
+        self.head = Linear(self.features, output_size, dtype=self.dtype, rng=self.rng)
+
+    # -- forward ------------------------------------------------------------------------
+    def forward(self, x, state=None, lengths=None):
+        """``x (B, T, I)`` or ids ``(B, T)`` -> ``(out, state)``; out ``(B, T, O)`` or ``(B, O)``."""
+        if self.num_embeddings is not None:
+            ids = np.asarray(x)
+            if ids.ndim != 2:
+                raise ValueError(f"x must be token ids of shape (B, T), got shape {ids.shape}")
+            x = self.embedding(ids)                                  # (B, T, E)
+        else:
+            x = as_float_array("x", x, self.dtype)
+            if x.ndim != 3:
+                raise ValueError(f"x must be batch-first (B, T, I), got shape {x.shape}")
+        out, state_n = self.rnn(x, state, lengths=lengths)           # (B, T, F), (L*D, B, P)
+        feat = out if self.output == "sequence" else self._last(state_n)   # (B, T, F) | (B, F)
+        if self.dropout_p > 0:
+            feat = self.drop(feat)
+        y = self.head(feat)                                          # (B, T, O) | (B, O)
+        if self.keeps_cache:
+            h = self._h(state_n)
+            pair = h[-2:].copy() if self.output == "last" and self.rnn.merge_mode == "mul" else None
+            self._push((out.shape, h.shape, pair))
+        return y, state_n
+
+    def _h(self, state):
+        return state[0] if isinstance(state, tuple) else state
+
+    def _last(self, state_n):
+        """Last layer's final hidden state, directions merged: ``(L*D, B, P)`` -> ``(B, F)``."""
+        h = self._h(state_n)
+        D = self.rnn.num_directions
+        if D == 1:
+            return h[-1]
+        fwd, bwd = h[-2], h[-1]
+        mode = self.rnn.merge_mode
+        if mode == "concat":
+            return np.concatenate([fwd, bwd], axis=1)
+        if mode == "sum":
+            return fwd + bwd
+        if mode == "mul":
+            return fwd * bwd
+        return (fwd + bwd) * self.dtype.type(0.5)
+
+    # -- backward -----------------------------------------------------------------------
+    def backward(self, d_output, d_state=None):
+        """Backpropagate ``d_output`` (the shape of ``out``); returns ``dx`` (None for ids).
+
+        ``d_state`` is accepted for symmetry with the layers and must be None: truncated BPTT
+        cuts the gradient at the window boundary.
+        """
+        if d_state is not None:
+            raise ValueError("d_state must be None: SequenceModel does not backpropagate into the final state")
+        out_shape, h_shape, pair = self._pop()
+        d = self.head.backward(d_output)                             # (B, T, F) | (B, F)
+        if self.dropout_p > 0:
+            d = self.drop.backward(d)
+        if self.output == "sequence":
+            d_out, d_h = d, None
+        else:
+            d_out = np.zeros(out_shape, self.dtype)                  # (B, T, F)
+            d_h = self._d_last(d, h_shape, pair)                     # (L*D, B, P)
+        d_state_n = (d_h, None) if self.cell == "lstm" and d_h is not None else d_h
+        dx, _ = self.rnn.backward(d_out, d_state_n)
+        if self.num_embeddings is not None:
+            self.embedding.backward(dx)
+            return None
+        return dx
+
+    def _d_last(self, d, h_shape, pair):
+        """Gradient of :meth:`_last` with respect to the full ``h_n``."""
+        dh = np.zeros(h_shape, self.dtype)                           # (L*D, B, P)
+        if self.rnn.num_directions == 1:
+            dh[-1] = d
+            return dh
+        mode, P = self.rnn.merge_mode, h_shape[-1]
+        if mode == "concat":
+            dh[-2], dh[-1] = d[:, :P], d[:, P:]
+        elif mode == "sum":
+            dh[-2], dh[-1] = d, d
+        elif mode == "mul":
+            dh[-2], dh[-1] = d * pair[1], d * pair[0]
+        else:
+            dh[-2], dh[-1] = d * 0.5, d * 0.5
+        return dh
+
+    # -- generation ---------------------------------------------------------------------
+    def generate(self, prime, length: int, temperature: float = 1.0, rng=None) -> np.ndarray:
+        """Sample ``length`` token ids after the prime ids ``(Tp,)``, feeding each one back.
+
+        Needs token inputs, ``output='sequence'`` and ``output_size == num_embeddings``. Runs
+        in eval mode under ``no_grad`` and restores the previous mode. ``temperature > 0``
+        divides the logits; ``rng`` is a Generator or an int seed.
+        """
+        if self.num_embeddings is None or self.output != "sequence" or self.head.out_features != self.num_embeddings:
+            raise ValueError("generate needs token inputs, output='sequence' and output_size == num_embeddings")
+        length = check_int("length", length, 0)
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
+            raise ValueError(f"temperature must be a number > 0, got {temperature!r}")
+        prime = np.asarray(prime)
+        if prime.ndim != 1 or prime.size == 0 or not np.issubdtype(prime.dtype, np.integer):
+            raise ValueError(f"prime must be a non-empty 1-D array of token ids, got {prime!r:.60}")
+        rng = as_rng(rng)
+        was_training = self.training
+        self.eval()
+        out = np.empty(length, np.int64)
+        try:
+            with no_grad():
+                logits, state = self(prime[None, :])                  # (1, Tp, V)
+                for t in range(length):
+                    z = logits[0, -1].astype(np.float64) / temperature   # (V,)
+                    p = np.exp(z - z.max())
+                    out[t] = rng.choice(p.size, p=p / p.sum())
+                    logits, state = self(out[None, t:t + 1], state)      # (1, 1, V)
+        finally:
+            self.train(was_training)
+        return out
+
+    def extra_repr(self) -> str:
+        return f"cell={self.cell!r}, output={self.output!r}"
+
+
+class CharRNN(SequenceModel):
+    """Character-level language model: ids ``(B, T)`` -> next-id logits ``(B, T, V)``.
+
+    ``SequenceModel(embedding_dim, hidden_size, vocab_size, num_embeddings=vocab_size,
+    output='sequence')``; train it with :func:`rnnkit.train.fit_tbptt` on one long stream.
+
+    Example::
+
+        model = CharRNN(65, hidden_size=128, num_layers=2, rng=0)
+        logits, state = model(np.zeros((8, 50), np.int64))       # (8, 50, 65)
+        text_ids = model.generate(np.array([1, 2, 3]), 100, temperature=0.8, rng=0)
+    """
+
+    def __init__(self, vocab_size: int, hidden_size: int = 128, num_layers: int = 2, *, cell: str = "lstm",
+                 embedding_dim: int | None = None, dropout: float = 0.0, dtype=None, rng=None):
+        vocab_size = check_int("vocab_size", vocab_size, 1)
+        emb = min(vocab_size, 64) if embedding_dim is None else embedding_dim
+        super().__init__(emb, hidden_size, vocab_size, cell=cell, num_layers=num_layers, dropout=dropout,
+                         output="sequence", num_embeddings=vocab_size, dtype=dtype, rng=rng)
