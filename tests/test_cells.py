@@ -42,7 +42,7 @@ def torch_cell(torch, cell):
 
 def random_cell(cell_id, dtype, seed, **kw):
     name, _, extra = CELLS[cell_id]
-    return getattr(nn, name)(I, H, dtype=dtype, rng=seed, **extra, **kw)
+    return getattr(nn, name)(I, H, dtype=dtype, rng=seed, **{**extra, **kw})
 
 
 # -- one step against torch -----------------------------------------------------------------
@@ -255,3 +255,37 @@ def test_cell_in_eval_and_no_grad_keeps_nothing():
     cell(x)
     with pytest.raises(RuntimeError):
         cell.backward(np.ones((B, H), np.float32))
+
+
+@pytest.mark.parametrize("dtype_id", list(DTYPES))
+@pytest.mark.parametrize("batched", [True, False], ids=["batched", "unbatched"])
+@pytest.mark.parametrize("cell_id", list(CELLS) + ["gru_reset_before", "rnn_sigmoid"])
+def test_inference_equals_training_forward(cell_id, batched, dtype_id):
+    """Eval / no_grad (which may take a lean path) give exactly the training-mode step."""
+    dtype = DTYPES[dtype_id]
+    extra = {}
+    if cell_id == "gru_reset_before":
+        cell_id, extra = "gru", {"reset_after": False}
+    if cell_id == "rnn_sigmoid":
+        cell_id, extra = "rnn_tanh", {"nonlinearity": "sigmoid"}
+    for bias in (True, False):
+        cell = random_cell(cell_id, dtype, 21, bias=bias, **extra)
+        rng = np.random.default_rng(22)
+        lead = (B,) if batched else ()
+        x, h, c = (rng.standard_normal(lead + (n,)) for n in (I, H, H))
+        state = (h, c) if cell_id == "lstm" else h
+        steps = []
+        for mode in ("train", "no_grad", "eval"):
+            cell.train(mode != "eval")
+            with rnnkit.set_grad_enabled(mode != "no_grad"):
+                s = state
+                for _ in range(3):                 # a few steps with the state carried
+                    s = cell(x, s)
+            steps.append(s if cell_id == "lstm" else (s,))
+        for mode, got in zip(("no_grad", "eval"), steps[1:]):
+            for a, b in zip(got, steps[0]):
+                assert a.dtype == dtype and a.shape == b.shape, mode
+                np.testing.assert_allclose(a, b, rtol=RTOL[np.dtype(dtype)], atol=RTOL[np.dtype(dtype)],
+                                           err_msg=f"{cell_id} {extra} bias={bias} {mode}")
+        cell.train()
+        cell.clear_cache()

@@ -6,9 +6,12 @@ argument's name, and where useful the expected and the actual value).
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 
+import rnnkit
 from rnnkit import nn
 
 I, H, T, B = 3, 4, 5, 2
@@ -16,6 +19,14 @@ I, H, T, B = 3, 4, 5, 2
 
 def x_ok(**kw):
     return np.ones((T, B, I), np.float32)
+
+
+@contextlib.contextmanager
+def in_mode(module, mode):
+    """Run the block in training mode, eval mode or under rnnkit.no_grad()."""
+    module.train(mode != "eval")
+    with rnnkit.set_grad_enabled(mode != "no_grad"):
+        yield
 
 
 # -- constructor arguments ------------------------------------------------------------------
@@ -102,9 +113,10 @@ def test_dropout_with_one_layer_warns():
     ([[1, 2], [3]], TypeError, r"input must be a numeric array"),
 ])
 @pytest.mark.parametrize("kind", ["RNN", "GRU", "LSTM"])
-def test_bad_input(kind, x, exc, pattern):
+@pytest.mark.parametrize("mode", ["train", "eval", "no_grad"])
+def test_bad_input(kind, x, exc, pattern, mode):
     layer = getattr(nn, kind)(I, H, rng=0)
-    with pytest.raises(exc, match=pattern):
+    with pytest.raises(exc, match=pattern), in_mode(layer, mode):
         layer(x)
 
 
@@ -223,9 +235,16 @@ def test_unbatched_gradient_shapes():
 
 # -- cells ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["RNNCell", "GRUCell", "LSTMCell"])
-def test_cell_bad_inputs(kind):
+@pytest.mark.parametrize("mode", ["train", "eval", "no_grad"])
+def test_cell_bad_inputs(kind, mode):
+    """The same checks whether or not the forward keeps a cache (inference may take a lean path)."""
     cell = getattr(nn, kind)(I, H, rng=0)
     lstm = kind == "LSTMCell"
+    with in_mode(cell, mode):
+        cell_bad_inputs(cell, lstm)
+
+
+def cell_bad_inputs(cell, lstm):
     with pytest.raises(ValueError, match=r"input expected shape \(B, 3\) or \(3,\), got \(2, 4\)"):
         cell(np.ones((B, I + 1)))
     with pytest.raises(ValueError, match=r"input expected shape.*\(5, 2, 3\)"):
