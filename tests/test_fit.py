@@ -382,3 +382,9 @@ def test_sequence_model_many_to_one_against_torch():
         np.testing.assert_allclose(getattr(model.rnn, name).grad, p.grad.numpy(), rtol=1e-9, atol=1e-12,
                                    err_msg=name)
     np.testing.assert_allclose(model.head.weight.grad, head.weight.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_unreduced_loss_is_refused():
+    X, Y = sum_task(n=4, T=3)
+    with pytest.raises(TypeError, match="reduce to a number"):
+        fit(gru_model(), (X, Y), loss=nn.MSELoss(reduction="none"), progress=False)

@@ -141,3 +141,14 @@ def test_tbptt_resume_is_exact(tmp_path):
     go(*make(0), epochs=1)
     resumed = go(*make(5), epochs=3, resume=tmp_path / "t.npz")
     assert resumed.steps == full.steps and len(full.steps) == 3 * 11
+
+
+def test_skipped_window_does_not_poison_the_carried_state():
+    x, y = features(S=20)
+    x[7] = np.nan                                                   # inside window 2 (steps 5..9)
+    model = SequenceModel(2, 3, 1, cell="gru", rng=0)
+    with pytest.warns(RuntimeWarning, match="non-finite loss .* at step 2"):
+        hist = fit_tbptt(model, x, y, k=5, batch_size=1, loss="mse", on_nonfinite="skip", progress=False)
+    assert hist.steps[1] is None
+    assert all(s is not None and np.isfinite(s) for s in hist.steps[2:])
+    assert all(np.all(np.isfinite(p.data)) for p in model.parameters())

@@ -71,6 +71,11 @@ def _count(y, mask, stateful: bool) -> int:
     return int(np.prod(np.shape(y)[: 2 if stateful else 1]))
 
 
+def _finite_state(state) -> bool:
+    parts = state if isinstance(state, tuple) else (state,)
+    return all(np.all(np.isfinite(s)) for s in parts if s is not None)
+
+
 class Trainer:
     """Holds a run's objects and counters; :meth:`run` trains, :meth:`train_step` does one step.
 
@@ -124,6 +129,10 @@ class Trainer:
         if lengths is not None and pred.ndim == 3 and pred.shape[:2] == np.shape(x)[:2]:
             mask = length_mask(lengths, pred.shape[1])                      # (B, T)
         loss = crit(pred, y) if mask is None else crit(pred, y, mask=mask)
+        if np.ndim(loss) != 0:
+            crit.clear_cache()
+            model.clear_cache()
+            raise TypeError(f"the loss must reduce to a number (reduction 'mean' or 'sum'), got shape {np.shape(loss)}")
         if not np.isfinite(loss):
             self._nonfinite(f"loss ({loss})", "loss")
             return None, pred, mask, new_state
@@ -193,6 +202,8 @@ class Trainer:
                     loss, pred, mask, new_state = self.train_step(
                         batch["x"], batch["y"], batch.get("lengths"), state, stateful)
                     state = detach_state(new_state) if stateful else None
+                    if loss is None and state is not None and not _finite_state(state):
+                        state = None            # a skipped window must not pass NaN on to the next one
                     self.history.steps.append(loss)
                     if loss is None:
                         skipped += 1
