@@ -11,7 +11,7 @@ from rnnkit import optim
 from rnnkit.serialization import FileFormatError
 from rnnkit.train import (
     EarlyStopping,
-    LRScheduler,
+    LearningRateScheduler,
     ModelCheckpoint,
     NonFiniteError,
     SequenceModel,
@@ -34,7 +34,7 @@ def build(seed):
     """A fresh run: model with dropout (its rng matters), Adam, a StepLR schedule, early stopping."""
     model = SequenceModel(2, 8, 2, cell="lstm", num_layers=2, dropout=0.3, output="last", rng=seed)
     opt = optim.Adam(model.parameters(), lr=5e-3)
-    sched = LRScheduler(optim.StepLR(opt, step_size=1, gamma=0.7))
+    sched = LearningRateScheduler(optim.StepLR(opt, step_size=1, gamma=0.7))
     stop = EarlyStopping(monitor="val_loss", patience=10, restore_best_weights=True)
     return model, opt, [sched, stop]
 
@@ -127,7 +127,7 @@ def test_resume_refuses_a_different_setup(tmp_path):
         run(m, optim.SGD(m.parameters(), lr=0.1), c + [ModelCheckpoint(path)], epochs=2, rng=0, resume=path)
     other = SequenceModel(2, 8, 2, cell="gru", num_layers=2, dropout=0.3, output="last", rng=0)
     o = optim.Adam(other.parameters(), lr=5e-3)
-    c = [LRScheduler(optim.StepLR(o, 1, 0.7)), EarlyStopping(patience=10), ModelCheckpoint(path)]
+    c = [LearningRateScheduler(optim.StepLR(o, 1, 0.7)), EarlyStopping(patience=10), ModelCheckpoint(path)]
     with pytest.raises(ValueError, match="checkpoint model .*'lstm'.* differs"):
         run(other, o, c, epochs=2, rng=0, resume=path)
     junk = tmp_path / "junk.npz"

@@ -17,7 +17,7 @@ from rnnkit.train import (
     Callback,
     EarlyStopping,
     History,
-    LRScheduler,
+    LearningRateScheduler,
     NonFiniteError,
     Perplexity,
     SequenceModel,
@@ -220,17 +220,17 @@ def test_lr_schedule_callback():
     X, Y = sum_task(n=8, T=3)
     model = gru_model()
     opt = optim.SGD(model.parameters(), lr=0.1)
-    sched = LRScheduler(optim.StepLR(opt, step_size=2, gamma=0.5))
+    sched = LearningRateScheduler(optim.StepLR(opt, step_size=2, gamma=0.5))
     hist = fit(model, (X, Y), loss="mse", optimizer=opt, epochs=5, batch_size=4, rng=0, callbacks=[sched],
                progress=False)
     np.testing.assert_allclose(hist["lr"], [0.1, 0.1, 0.05, 0.05, 0.025])
     opt2 = optim.SGD(model.parameters(), lr=0.1)
-    per_step = LRScheduler(optim.ExponentialLR(opt2, gamma=0.5), interval="step")
+    per_step = LearningRateScheduler(optim.ExponentialLR(opt2, gamma=0.5), interval="step")
     fit(model, (X, Y), loss="mse", optimizer=opt2, epochs=2, batch_size=4, rng=0, callbacks=[per_step],
         progress=False)
     assert opt2.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5 ** 4)
     opt3 = optim.SGD(model.parameters(), lr=0.0)
-    plateau = LRScheduler(optim.ReduceLROnPlateau(opt3, factor=0.5, patience=0), monitor="val_loss")
+    plateau = LearningRateScheduler(optim.ReduceLROnPlateau(opt3, factor=0.5, patience=0), monitor="val_loss")
     fit(model, (X, Y), loss="mse", optimizer=opt3, epochs=3, batch_size=8, val_data=(X, Y), callbacks=[plateau],
         progress=False)
     assert opt3.param_groups[0]["lr"] == 0.0     # 0 halves to 0; the call with a metric went through

@@ -13,7 +13,7 @@ Example::
     hist = fit(model, (X, Y), ..., resume="run.npz")      # continue the same run exactly
 """
 
-from rnnkit.train.callbacks import Callback, EarlyStopping, LRScheduler, ModelCheckpoint
+from rnnkit.train.callbacks import Callback, EarlyStopping, LearningRateScheduler, ModelCheckpoint
 from rnnkit.train.checkpoint import load_checkpoint, load_checkpoint_model, save_checkpoint
 from rnnkit.train.errors import NonFiniteError
 from rnnkit.train.fit import evaluate, fit, predict
@@ -25,7 +25,7 @@ from rnnkit.train.trainer import Trainer
 
 __all__ = [
     "fit", "evaluate", "predict", "fit_tbptt", "evaluate_tbptt", "stream_windows", "Trainer",
-    "Callback", "EarlyStopping", "ModelCheckpoint", "LRScheduler",
+    "Callback", "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler",
     "save_checkpoint", "load_checkpoint", "load_checkpoint_model", "NonFiniteError", "History",
     "Metric", "Accuracy", "RMSE", "MAE", "BitsPerCharacter", "Perplexity", "get_metric",
     "SequenceModel", "CharRNN", "detach_state",

@@ -23,7 +23,7 @@ import numpy as np
 
 from rnnkit._checks import check_choice, check_int
 
-__all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "LRScheduler"]
+__all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler"]
 
 
 class Callback:
@@ -176,7 +176,7 @@ class ModelCheckpoint(Callback):
         self.last_path = state.get("last_path")
 
 
-class LRScheduler(Callback):
+class LearningRateScheduler(Callback):
     """Step an :mod:`rnnkit.optim.lr_scheduler` schedule each epoch (or each step).
 
     ``monitor`` (e.g. 'val_loss') is passed to ``scheduler.step(value)`` for
@@ -203,7 +203,7 @@ class LRScheduler(Callback):
         if self.monitor is None:
             self.scheduler.step()
         else:
-            self.scheduler.step(_monitor_value(logs, self.monitor, "LRScheduler"))
+            self.scheduler.step(_monitor_value(logs, self.monitor, "LearningRateScheduler"))
 
     def state_dict(self) -> dict:
         return {"scheduler": self.scheduler.state_dict()}

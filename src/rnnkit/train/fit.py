@@ -75,7 +75,7 @@ def fit(model, train_data, *, loss, optimizer=None, epochs: int = 1, batch_size:
         shuffle, rng: reshuffle each epoch with ``rng`` (Generator or int seed).
         val_data: ``(X, Y[, lengths])`` evaluated after every epoch (``val_loss``, ``val_<metric>``).
         metrics: names ('accuracy', 'rmse', 'mae', 'bpc', 'perplexity') or Metric objects.
-        callbacks: :class:`Callback` objects (EarlyStopping, ModelCheckpoint, LRScheduler, ...).
+        callbacks: :class:`Callback` objects (EarlyStopping, ModelCheckpoint, LearningRateScheduler, ...).
         clip_grad_norm: clip the global gradient norm to this value before each update.
         on_nonfinite: 'raise' a :class:`NonFiniteError` naming the step and the parameter, or
             'skip' the step (with a warning); non-finite weights are never kept.
