@@ -360,3 +360,23 @@ def test_non_contiguous_inputs_and_numpy_integer_sizes(kind):
     dx_copy, _ = m.backward(np.ascontiguousarray(g))
     np.testing.assert_array_equal(out_view, out_copy)
     np.testing.assert_array_equal(dx_view, dx_copy)
+
+
+@pytest.mark.parametrize("kind,args", [
+    ("RNN", (3, 4, 2, "relu", False, True, 0.0, True)),
+    ("LSTM", (3, 4, 2, False, True, 0.25, True, 2)),
+    ("GRU", (3, 4, 3, True, False, 0.5, True)),
+    ("RNNCell", (3, 4, False, "relu")),
+    ("LSTMCell", (3, 4, False)),
+    ("GRUCell", (3, 4, True)),
+])
+def test_positional_arguments_mean_what_they_mean_in_torch(kind, args):
+    torch = pytest.importorskip("torch")
+    ours = getattr(nn, kind)(*args, rng=0)
+    theirs = getattr(torch.nn, kind)(*args)
+    for attr in ("input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional",
+                 "proj_size", "nonlinearity"):
+        if hasattr(theirs, attr):
+            assert getattr(ours, attr) == getattr(theirs, attr), attr
+    assert [(n, p.shape) for n, p in ours.named_parameters()] == [
+        (n, tuple(p.shape)) for n, p in theirs.named_parameters()]
