@@ -28,8 +28,9 @@ import numpy as np
 
 from rnnkit._checks import check_bool, check_int
 from rnnkit._grad_mode import no_grad
+from rnnkit.nn.sequence import length_mask
 from rnnkit.train.history import History
-from rnnkit.train.trainer import Trainer, length_mask, make_loss, split_output
+from rnnkit.train.trainer import Trainer, make_loss, split_output
 
 __all__ = ["fit", "evaluate", "predict"]
 
@@ -127,7 +128,7 @@ def evaluate(model, data, *, loss=None, metrics=(), batch_size: int = 256) -> di
                 pred, _ = split_output(model(batch["x"], **kw))
                 mask = None
                 if batch["lengths"] is not None and pred.ndim == 3 and pred.shape[:2] == batch["x"].shape[:2]:
-                    mask = length_mask(batch["lengths"], pred.shape[1])
+                    mask = length_mask(batch["lengths"], pred.shape[1], batch_first=True)   # (B, T)
                 if crit is not None:
                     v = crit(pred, batch["y"]) if mask is None else crit(pred, batch["y"], mask=mask)
                     n = int(mask.sum()) if mask is not None else len(batch["y"])

@@ -24,13 +24,14 @@ import numpy as np
 
 from rnnkit._checks import as_rng, check_choice
 from rnnkit.nn.module import Module
+from rnnkit.nn.sequence import length_mask
 from rnnkit.train.callbacks import Callback
 from rnnkit.train.errors import NonFiniteError
 from rnnkit.train.history import History
 from rnnkit.train.metrics import Metric, get_metric
 from rnnkit.train.models import detach_state
 
-__all__ = ["Trainer", "make_loss", "length_mask"]
+__all__ = ["Trainer", "make_loss", "split_output"]
 
 _LOSSES = {
     "mse": "MSELoss", "l1": "L1Loss", "mae": "L1Loss", "huber": "HuberLoss",
@@ -49,11 +50,6 @@ def make_loss(loss):
     if not (callable(loss) and hasattr(loss, "backward")):
         raise TypeError(f"loss must be a loss module (loss = crit(pred, target); crit.backward()), got {loss!r}")
     return loss
-
-
-def length_mask(lengths: np.ndarray, T: int) -> np.ndarray:
-    """``(B, T)`` bool: True at the real steps ``t < lengths[b]``."""
-    return np.arange(T)[None, :] < np.asarray(lengths)[:, None]
 
 
 def split_output(res):
@@ -127,7 +123,7 @@ class Trainer:
         pred, new_state = split_output(model(x, state, **kw) if stateful else model(x, **kw))
         mask = None
         if lengths is not None and pred.ndim == 3 and pred.shape[:2] == np.shape(x)[:2]:
-            mask = length_mask(lengths, pred.shape[1])                      # (B, T)
+            mask = length_mask(lengths, pred.shape[1], batch_first=True)    # (B, T)
         loss = crit(pred, y) if mask is None else crit(pred, y, mask=mask)
         if np.ndim(loss) != 0:
             crit.clear_cache()
