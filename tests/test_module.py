@@ -205,6 +205,15 @@ def test_default_init_uniform_bound_and_seeded(kind, kw):
         assert not np.array_equal(p.data, r.data), n
 
 
+@pytest.mark.parametrize("kind", ["RNNCell", "GRUCell", "LSTMCell"])
+def test_cell_default_init_uniform_bound_and_seeded(kind):
+    cell = getattr(nn, kind)(I, 16, rng=3)
+    allv = np.concatenate([p.data.ravel() for p in cell.parameters()])
+    assert np.all(np.abs(allv) <= 0.25) and allv.max() > 0.2 and allv.min() < -0.2
+    for p, q in zip(cell.parameters(), getattr(nn, kind)(I, 16, rng=3).parameters()):
+        np.testing.assert_array_equal(p.data, q.data)
+
+
 def test_reset_parameters_redraws_within_bound():
     gru = nn.GRU(I, H, rng=0)
     before = gru.state_dict()
