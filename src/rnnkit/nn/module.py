@@ -188,7 +188,7 @@ class Module:
         return OrderedDict((n, p.data.copy()) for n, p in self._named_parameters_all(""))
 
     def load_state_dict(self, state_dict, strict: bool = True) -> tuple[list[str], list[str]]:
-        """Copy arrays into parameters. With ``strict``, missing and unexpected keys are errors.
+        """Copy arrays into parameters. With ``strict``, missing and unexpected keys raise ``ValueError``.
 
         Values may be NumPy arrays or anything ``numpy.asarray`` accepts (for example CPU
         torch tensors). Shapes must match exactly; values are cast to the parameter dtype.
@@ -200,7 +200,7 @@ class Module:
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
-            raise KeyError(
+            raise ValueError(
                 f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}"
             )
         arrays = {}
@@ -300,7 +300,6 @@ class Module:
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__}({self.extra_repr()}"]
         if self._modules:
-            lines[0] = lines[0] if not self.extra_repr() else lines[0]
             for name, m in self._modules.items():
                 sub = repr(m).replace("\n", "\n  ")
                 lines.append(f"  ({name}): {sub}")
