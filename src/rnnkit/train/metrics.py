@@ -70,14 +70,23 @@ class Metric:
 
 class Accuracy(Metric):
     """Fraction of correct predictions: ``argmax(pred) == target``, or ``(pred > 0) == target``
-    when ``pred`` and ``target`` have one shape (binary logits)."""
+    when ``pred`` and ``target`` have one shape (binary logits). Class targets equal to
+    ``ignore_index`` (-100, as in ``CrossEntropyLoss``) are left out."""
 
     name = "accuracy"
+
+    def __init__(self, ignore_index: int = -100) -> None:
+        self.ignore_index = ignore_index
+        super().__init__()
 
     def update(self, pred, target, mask=None) -> None:
         pred, target = np.asarray(pred), np.asarray(target)
         if pred.ndim == target.ndim + 1:
             hit = pred.argmax(axis=-1) == target                   # (...)
+            ignored = target == self.ignore_index                  # padded class targets do not count
+            if ignored.any():
+                keep = ~ignored
+                mask = keep if mask is None else (_expand_mask(mask, keep.shape) & keep)
         elif pred.shape == target.shape:
             hit = (pred > 0) == (target > 0.5)
         else:
