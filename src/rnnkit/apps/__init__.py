@@ -1,0 +1,1 @@
+"""Applications behind the command line: demo, task training, text sampling."""
