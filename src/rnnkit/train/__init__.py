@@ -20,6 +20,7 @@ from rnnkit.train.fit import evaluate, fit, predict
 from rnnkit.train.history import History
 from rnnkit.train.metrics import MAE, RMSE, Accuracy, BitsPerCharacter, Metric, Perplexity, get_metric
 from rnnkit.train.models import CharRNN, SequenceModel, detach_state
+from rnnkit.train.seq2seq import Seq2Seq, pack_seq2seq, seq2seq_data, unpack_seq2seq
 from rnnkit.train.tbptt import evaluate_tbptt, fit_tbptt, stream_windows
 from rnnkit.train.trainer import Trainer
 
@@ -29,4 +30,5 @@ __all__ = [
     "save_checkpoint", "load_checkpoint", "load_checkpoint_model", "NonFiniteError", "History",
     "Metric", "Accuracy", "RMSE", "MAE", "BitsPerCharacter", "Perplexity", "get_metric",
     "SequenceModel", "CharRNN", "detach_state",
+    "Seq2Seq", "pack_seq2seq", "unpack_seq2seq", "seq2seq_data",
 ]
