@@ -43,9 +43,11 @@ def parity(
 
     ``x_t`` uniform in {0, 1}; ``y = x_1 xor x_2 xor ... xor x_L`` (``L`` the sequence length).
     Every bit matters until the end, and no partial count helps, so chance (accuracy 0.5)
-    is all a model gets until it learns the flip-flop. A GRU/LSTM with H ~ 16-32 reaches
-    accuracy ~1 for T up to a few tens (longer T needs curriculum or many steps); a tanh RNN
-    rarely gets past chance beyond T ~ 10-20.
+    is all a model gets until it learns the flip-flop, and the single label at the end gives
+    little gradient to find it. Hard for gradient descent: checked with PyTorch (H = 32,
+    2000 Adam steps, lr 1e-2), a GRU and a tanh RNN both stayed at chance even for T = 10,
+    while the same GRU learns the per-step version (``sequence_labelling(kind='parity')``)
+    to accuracy 1.0. Expect many more steps, or a curriculum from short to long T.
 
     Args:
         n: number of sequences.
@@ -90,9 +92,9 @@ def counting(
 
     ``x_t ~ Bernoulli(p)``; ``y = sum_t x_t`` in ``0 .. T``. The model must keep an exact
     counter. Always answering the most frequent count gives ``info['majority_accuracy']``
-    (about 0.18 for T = 20, p = 0.5). An LSTM learns it well (its cell state is a natural
-    counter: add 1 through the input gate, keep through the forget gate) and reaches accuracy
-    near 1; a tanh RNN has to squeeze the count into saturating units and usually does worse.
+    (about 0.18 for T = 20, p = 0.5). An LSTM suits it (its cell state is a natural counter:
+    add through the input gate, keep through the forget gate). Checked with PyTorch at T = 20
+    (H = 32, 2000 Adam steps): LSTM test accuracy 0.976, tanh RNN 0.808.
 
     Args:
         n: number of sequences.

@@ -33,8 +33,9 @@ def adding_problem(
         X[t, b] = (u_t, m_t),   y[b] = sum_t u_t m_t  in [0, 2]
 
     Predicting the constant 1 gives MSE 1/6 ~ 0.167 (``info['baseline_mse']`` is that
-    figure on this sample). A model that solved it has MSE well below 0.01; LSTM and GRU get
-    there for T in the hundreds, a tanh RNN stalls at the baseline as T grows past ~50.
+    figure on this sample). A model that solved it has MSE well below 0.01. Checked with
+    PyTorch at T = 50 (H = 64, 3000 Adam steps of 64 sequences): an LSTM reached test MSE
+    0.0006, a tanh RNN stayed at the baseline (0.171).
 
     Returns:
         ``X`` ``(T, n, 2)`` (``(n, T, 2)`` with ``batch_first``), ``y`` ``(n, 1)``;
@@ -90,8 +91,9 @@ def copy_task(
 
     A model that only learned when to output blanks (it cannot remember) has cross-entropy
     ``L log S / T`` per step (``info['baseline_ce']``); solving the task means cross-entropy
-    near 0 and every copied symbol right. LSTM/GRU solve it for delays of a few tens
-    with enough training; a tanh RNN stays at the baseline.
+    near 0 and every copied symbol right. Models sit on the baseline plateau for a long time
+    before they break through, and the plateau grows with ``delay`` (Arjovsky et al. report
+    LSTMs stuck there for delays in the hundreds); start with a short delay.
 
     Returns:
         ``X``, ``y``: ``(T, n)`` int64 (``(n, T)`` with ``batch_first``).
@@ -141,9 +143,9 @@ def delayed_recall(
         y[t] = x[t - delay]   for t >= delay,     y[t] = -100 (ignored) for t < delay
 
     The model must hold the last ``delay`` symbols at all times. Chance is accuracy ``1/S``,
-    cross-entropy ``log S``; a solved task has accuracy ~1 on the non-ignored steps. LSTM/GRU
-    with ``H`` large enough to hold ``delay * log2(S)`` bits solve it; a tanh RNN degrades
-    quickly as ``delay`` grows.
+    cross-entropy ``log S``; a solved task has accuracy ~1 on the non-ignored steps. Checked
+    with PyTorch at T = 30, delay 5, 8 symbols (embedding 16, H = 64, 2000 Adam steps): both
+    an LSTM and a tanh RNN reached accuracy 1.0; raise ``delay`` to separate them.
 
     Returns:
         ``X``, ``y``: ``(T, n)`` int64 (``(n, T)`` with ``batch_first``); ignored steps of ``y``

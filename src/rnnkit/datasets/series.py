@@ -38,8 +38,9 @@ def sine_wave(
 
     Baselines (in ``info``): ``persistence_mse`` (predict the last seen value) and
     ``mean_mse`` (predict the series mean). The noise is unpredictable, so the best possible
-    one-step MSE is ``noise**2`` (``info['noise_floor_mse']``); a small LSTM/GRU (H = 32)
-    gets close to that floor, well under the persistence baseline.
+    one-step MSE is ``noise**2`` (``info['noise_floor_mse']``). Checked with PyTorch
+    (n_steps 4000, window 50, noise 0.1, split 0.8): a GRU with H = 32 after 1500 Adam steps
+    reached test MSE 0.017 against persistence 0.027 and the floor 0.010.
 
     Args:
         n_steps: length ``S`` of the series, ``>= window + horizon``.
