@@ -77,8 +77,10 @@ def stdlib_text(
     Use it for character-level language modelling: ``rnnkit.data.batchify`` then
     ``tbptt_windows``, train to predict the next character, sample text, and report bits per
     character (cross-entropy in nats / ln 2). ``info['unigram_bpc']`` is the memoryless
-    baseline (character frequencies only), about 4.6 for Python source; a char-LSTM with
-    H ~ 256 trained on a few MB gets well under 2 and writes plausible-looking Python.
+    baseline (character frequencies only), about 4.6 for Python source. Checked with PyTorch
+    on 1M characters (seed 0): a char-LSTM (embedding 64, H = 256, 887 Adam steps on 64 x 100
+    character windows, 4 CPU minutes) reached 2.33 bits/char on 100k held-out characters;
+    longer training and bigger models go lower.
 
     Args:
         n_chars: characters to return, ``>= 1``.
@@ -127,7 +129,7 @@ def stdlib_text(
     desc = (
         f"stdlib_text: one-to-many generation (next-character prediction), {n_chars} characters of Python "
         f"from {len(used)} standard library files, {len(vocab)} distinct characters. Unigram baseline "
-        f"{unigram_bpc:.2f} bits/char; a good char-LSTM gets under 2 bits/char."
+        f"{unigram_bpc:.2f} bits/char; a char-LSTM (H=256) reaches ~2.3 after a few CPU minutes, lower with more."
     )
     info = {
         "files": used, "stdlib": root, "unigram_bpc": unigram_bpc, "vocab_size": len(vocab), "ascii_only": ascii_only,
