@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 
-__all__ = ["no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled"]
+__all__ = ["no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "inference_mode"]
 
 _state = threading.local()
 
@@ -44,3 +44,16 @@ class no_grad(set_grad_enabled):
 class enable_grad(set_grad_enabled):
     def __init__(self):
         super().__init__(True)
+
+
+@contextlib.contextmanager
+def inference_mode(module):
+    """``module.eval()`` under :class:`no_grad` (nothing kept for backward); the previous
+    train/eval mode is restored on exit."""
+    was_training = module.training
+    module.eval()
+    try:
+        with no_grad():
+            yield module
+    finally:
+        module.train(was_training)

@@ -27,10 +27,11 @@ import copy
 import numpy as np
 
 from rnnkit._checks import check_bool, check_int
-from rnnkit._grad_mode import no_grad
+from rnnkit._grad_mode import inference_mode
 from rnnkit.nn.sequence import length_mask
+from rnnkit.train.evaluation import Evaluation
 from rnnkit.train.history import History
-from rnnkit.train.trainer import Trainer, make_loss, split_output
+from rnnkit.train.trainer import Trainer, split_output
 
 __all__ = ["fit", "evaluate", "predict"]
 
@@ -110,51 +111,28 @@ def evaluate(model, data, *, loss=None, metrics=(), batch_size: int = 256) -> di
 
     The loss is averaged over counted elements (real steps under a length mask, else examples).
     """
-    from rnnkit.train.metrics import get_metric
-
     X, Y, L = _as_examples(data, "data")
     batch_size = check_int("batch_size", batch_size, 1)
-    crit = None if loss is None else make_loss(loss)
-    ms = [get_metric(m) for m in metrics]
-    for m in ms:
-        m.reset()
-    total, count = 0.0, 0
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            for batch in _batches(X, Y, L, batch_size, np.arange(X.shape[0])):
-                kw = {} if batch["lengths"] is None else {"lengths": batch["lengths"]}
-                pred, _ = split_output(model(batch["x"], **kw))
-                mask = None
-                if batch["lengths"] is not None and pred.ndim == 3 and pred.shape[:2] == batch["x"].shape[:2]:
-                    mask = length_mask(batch["lengths"], pred.shape[1], batch_first=True)   # (B, T)
-                if crit is not None:
-                    v = crit(pred, batch["y"]) if mask is None else crit(pred, batch["y"], mask=mask)
-                    n = int(mask.sum()) if mask is not None else len(batch["y"])
-                    total, count = total + float(v) * n, count + n
-                for m in ms:
-                    m.update(pred, batch["y"], mask)
-    finally:
-        model.train(was_training)
-    out = {} if crit is None else {"loss": total / count if count else float("nan")}
-    out.update({m.name: m.compute() for m in ms})
-    return out
+    ev = Evaluation(loss, metrics)
+    with inference_mode(model):
+        for batch in _batches(X, Y, L, batch_size, np.arange(X.shape[0])):
+            kw = {} if batch["lengths"] is None else {"lengths": batch["lengths"]}
+            pred, _ = split_output(model(batch["x"], **kw))
+            mask = None
+            if batch["lengths"] is not None and pred.ndim == 3 and pred.shape[:2] == batch["x"].shape[:2]:
+                mask = length_mask(batch["lengths"], pred.shape[1], batch_first=True)   # (B, T)
+            ev.add(pred, batch["y"], mask)
+    return ev.result()
 
 
 def predict(model, X, *, lengths=None, batch_size: int = 256) -> np.ndarray:
     """``model``'s predictions for every example of ``X`` (axis 0), in eval mode, no caches."""
     X = np.asarray(X)
     batch_size = check_int("batch_size", batch_size, 1)
-    was_training = model.training
-    model.eval()
     outs = []
-    try:
-        with no_grad():
-            for i in range(0, X.shape[0], batch_size):
-                kw = {} if lengths is None else {"lengths": np.asarray(lengths)[i:i + batch_size]}
-                pred, _ = split_output(model(X[i:i + batch_size], **kw))
-                outs.append(pred)
-    finally:
-        model.train(was_training)
+    with inference_mode(model):
+        for i in range(0, X.shape[0], batch_size):
+            kw = {} if lengths is None else {"lengths": np.asarray(lengths)[i:i + batch_size]}
+            pred, _ = split_output(model(X[i:i + batch_size], **kw))
+            outs.append(pred)
     return np.concatenate(outs, axis=0)

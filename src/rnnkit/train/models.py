@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit._checks import as_float_array, as_rng, check_choice, check_float_range, check_int
-from rnnkit._grad_mode import no_grad
+from rnnkit._grad_mode import inference_mode
 from rnnkit.nn.dropout import Dropout
 from rnnkit.nn.embedding import Embedding
 from rnnkit.nn.linear import Linear
@@ -200,19 +200,14 @@ class SequenceModel(Module):
         if prime.ndim != 1 or prime.size == 0 or not np.issubdtype(prime.dtype, np.integer):
             raise ValueError(f"prime must be a non-empty 1-D array of token ids, got {prime!r:.60}")
         rng = as_rng(rng)
-        was_training = self.training
-        self.eval()
         out = np.empty(length, np.int64)
-        try:
-            with no_grad():
-                logits, state = self(prime[None, :])                  # (1, Tp, V)
-                for t in range(length):
-                    z = logits[0, -1].astype(np.float64) / temperature   # (V,)
-                    p = np.exp(z - z.max())
-                    out[t] = rng.choice(p.size, p=p / p.sum())
-                    logits, state = self(out[None, t:t + 1], state)      # (1, 1, V)
-        finally:
-            self.train(was_training)
+        with inference_mode(self):
+            logits, state = self(prime[None, :])                  # (1, Tp, V)
+            for t in range(length):
+                z = logits[0, -1].astype(np.float64) / temperature   # (V,)
+                p = np.exp(z - z.max())
+                out[t] = rng.choice(p.size, p=p / p.sum())
+                logits, state = self(out[None, t:t + 1], state)      # (1, 1, V)
         return out
 
     def extra_repr(self) -> str:

@@ -45,7 +45,7 @@ from rnnkit._checks import (
     check_int,
     check_shape,
 )
-from rnnkit._grad_mode import no_grad
+from rnnkit._grad_mode import inference_mode
 from rnnkit.nn.dropout import Dropout
 from rnnkit.nn.embedding import Embedding
 from rnnkit.nn.linear import Linear
@@ -275,21 +275,16 @@ class Seq2Seq(Module):
         out = np.full((B, max_len), self.pad_id, np.int64)
         done = np.zeros(B, bool)
         tok = np.full((B, 1), self.sos_id, np.int64)
-        was_training = self.training
-        self.eval()
-        try:
-            with no_grad():
-                state, _ = self.encode(src, lengths)
-                for t in range(max_len):
-                    logits, state = self._decode(tok, state)          # (B, 1, V)
-                    nxt = logits[:, 0].argmax(axis=-1)                # (B,)
-                    out[:, t] = np.where(done, self.pad_id, nxt)
-                    done |= nxt == self.eos_id
-                    if done.all():
-                        break
-                    tok = nxt[:, None]
-        finally:
-            self.train(was_training)
+        with inference_mode(self):
+            state, _ = self.encode(src, lengths)
+            for t in range(max_len):
+                logits, state = self._decode(tok, state)          # (B, 1, V)
+                nxt = logits[:, 0].argmax(axis=-1)                # (B,)
+                out[:, t] = np.where(done, self.pad_id, nxt)
+                done |= nxt == self.eos_id
+                if done.all():
+                    break
+                tok = nxt[:, None]
         return out
 
     def extra_repr(self) -> str:

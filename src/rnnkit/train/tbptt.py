@@ -34,11 +34,11 @@ import copy
 import numpy as np
 
 from rnnkit._checks import check_int
-from rnnkit._grad_mode import no_grad
+from rnnkit._grad_mode import inference_mode
+from rnnkit.train.evaluation import Evaluation
 from rnnkit.train.history import History
-from rnnkit.train.metrics import get_metric
 from rnnkit.train.models import detach_state
-from rnnkit.train.trainer import Trainer, make_loss, split_output
+from rnnkit.train.trainer import Trainer, split_output
 
 __all__ = ["fit_tbptt", "evaluate_tbptt", "stream_windows"]
 
@@ -136,27 +136,12 @@ def evaluate_tbptt(model, sequence, targets=None, *, k: int = 256, batch_size: i
     """
     k = check_int("k", k, 1)
     batch_size = check_int("batch_size", batch_size, 1)
-    crit = None if loss is None else make_loss(loss)
-    ms = [get_metric(m) for m in metrics]
-    for m in ms:
-        m.reset()
-    total, count = 0.0, 0
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            for i, (x, y) in enumerate(_sequences(sequence, targets, "val sequence")):
-                state = None
-                for w in stream_windows(x, y, k, batch_size, None, f"val sequence {i}"):
-                    pred, state = split_output(model(w["x"], state))
-                    state = detach_state(state)
-                    if crit is not None:
-                        n = int(np.prod(w["y"].shape[:2]))
-                        total, count = total + float(crit(pred, w["y"])) * n, count + n
-                    for m in ms:
-                        m.update(pred, w["y"])
-    finally:
-        model.train(was_training)
-    out = {} if crit is None else {"loss": total / count if count else float("nan")}
-    out.update({m.name: m.compute() for m in ms})
-    return out
+    ev = Evaluation(loss, metrics)
+    with inference_mode(model):
+        for i, (x, y) in enumerate(_sequences(sequence, targets, "val sequence")):
+            state = None
+            for w in stream_windows(x, y, k, batch_size, None, f"val sequence {i}"):
+                pred, state = split_output(model(w["x"], state))
+                state = detach_state(state)
+                ev.add(pred, w["y"], n=int(np.prod(w["y"].shape[:2])))
+    return ev.result()
