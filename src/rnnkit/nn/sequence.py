@@ -18,37 +18,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from rnnkit._checks import as_float_array, as_lengths, as_rng, check_bool, check_int, check_shape
+from rnnkit.data.padding import length_mask
 from rnnkit.nn.activation import float_input, make_activation
 from rnnkit.nn.container import Sequential
 from rnnkit.nn.linear import Linear
 from rnnkit.nn.module import Module, _as_float_dtype
 
 __all__ = ["length_mask", "LastStep", "FinalState", "Flatten", "WindowMLP"]
-
-
-def length_mask(lengths, T: int, batch_first: bool = False) -> np.ndarray:
-    """Bool mask of real steps: ``(T, B)`` (``(B, T)`` with ``batch_first``), True where ``t < lengths[b]``.
-
-    ``lengths`` holds B integers in ``[0, T]``. Pass the mask to a loss (``mask=``) so that padded
-    steps add nothing and 'mean' averages over real steps only.
-
-    Example::
-
-        length_mask([3, 1], 4)      # [[T, T], [T, F], [T, F], [F, F]]
-    """
-    T = check_int("T", T, 0)
-    check_bool("batch_first", batch_first)
-    if hasattr(lengths, "detach") and hasattr(lengths, "numpy"):
-        lengths = lengths.detach().cpu().numpy()
-    a = np.asarray(lengths)
-    if a.dtype == np.bool_ or not np.issubdtype(a.dtype, np.integer):
-        raise TypeError(f"lengths must be integers, got dtype {a.dtype}")
-    if a.ndim != 1:
-        raise ValueError(f"lengths must be 1-D (one per sequence), got shape {a.shape}")
-    if a.size and (a.min() < 0 or a.max() > T):
-        raise ValueError(f"lengths must be in [0, {T}] (T={T}), got min {a.min()} max {a.max()}")
-    mask = np.arange(T)[:, None] < a[None, :]                  # (T, B)
-    return np.ascontiguousarray(mask.T) if batch_first else mask
 
 
 class LastStep(Module):
