@@ -32,6 +32,7 @@ from rnnkit._checks import (
 )
 from rnnkit.kernels import get_kernels
 from rnnkit.nn._recurrence import GATES, DirectionParams, backward_direction, forward_direction
+from rnnkit.nn._state import state_arrays
 from rnnkit.nn.module import Module, Parameter, _as_float_dtype
 
 MERGE_MODES = ("concat", "sum", "mul", "ave")
@@ -161,31 +162,17 @@ class RNNBase(Module):
             raise ValueError(f"input must hold at least one step and one sequence, got shape {x.shape}")
         return x, batched
 
-    def _prepare_states(self, hx, B: int, batched: bool):
-        """Returns a tuple of (L*D, B, .) arrays: (h0,) or (h0, c0)."""
+    def _state_shapes(self, B: int) -> tuple[tuple[int, int, int], ...]:
+        """Batched shapes of the state parts: ``(L*D, B, H_out)`` (and ``(L*D, B, H)`` for c)."""
         LD = self.num_layers * self.num_directions
-        sizes = (self.output_size, self.hidden_size)[: self._state_count]
-        names = ("h0", "c0")
-        if hx is None:
-            return tuple(np.zeros((LD, B, s), self.dtype) for s in sizes)
-        if self.mode == "LSTM":
-            if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                raise TypeError(f"LSTM state must be a tuple (h0, c0) or None, got {type(hx).__name__}")
-            parts = tuple(hx)
-        else:
-            if isinstance(hx, (tuple, list)):
-                raise TypeError(f"{type(self).__name__} state must be an array h0 or None, got a {type(hx).__name__}")
-            parts = (hx,)
-        out = []
-        for nm, s, a in zip(names, sizes, parts):
-            if a is None:
-                out.append(np.zeros((LD, B, s), self.dtype))
-                continue
-            a = as_float_array(nm, a, self.dtype)
-            expected = (LD, B, s) if batched else (LD, s)
-            check_shape(nm, a, expected)
-            out.append(a if batched else a[:, None, :])
-        return tuple(out)
+        return ((LD, B, self.output_size), (LD, B, self.hidden_size))[: self._state_count]
+
+    def _prepare_states(self, hx, B: int, batched: bool):
+        """Returns a tuple of (L*D, B, .) arrays: (h0,) or (h0, c0); missing parts are zeros."""
+        shapes = self._state_shapes(B)
+        parts = state_arrays(hx, "state", ("h0", "c0")[: len(shapes)], shapes, self.dtype, batched,
+                             type(self).__name__)
+        return tuple(np.zeros(s, self.dtype) if a is None else a for a, s in zip(parts, shapes))
 
     # -- forward ------------------------------------------------------------------------
     def forward(self, input, hx=None, lengths=None):
@@ -309,29 +296,9 @@ class RNNBase(Module):
         return d, d_s0[0]
 
     def _prepare_d_states(self, d_state, B, batched):
-        LD = self.num_layers * self.num_directions
-        sizes = (self.output_size, self.hidden_size)[: self._state_count]
-        if d_state is None:
-            return (None,) * self._state_count
-        if self.mode == "LSTM":
-            if not isinstance(d_state, (tuple, list)) or len(d_state) != 2:
-                raise TypeError(
-                    f"LSTM d_state must be a tuple (dh_n, dc_n) or None, got {type(d_state).__name__}"
-                )
-            parts = tuple(d_state)
-        else:
-            if isinstance(d_state, (tuple, list)):
-                raise TypeError(f"{type(self).__name__} d_state must be an array dh_n or None")
-            parts = (d_state,)
-        res = []
-        for nm, s, a in zip(("dh_n", "dc_n"), sizes, parts):
-            if a is None:
-                res.append(None)
-                continue
-            a = as_float_array(nm, a, self.dtype)
-            check_shape(nm, a, (LD, B, s) if batched else (LD, s))
-            res.append(a if batched else a[:, None, :])
-        return tuple(res)
+        shapes = self._state_shapes(B)
+        return state_arrays(d_state, "d_state", ("dh_n", "dc_n")[: len(shapes)], shapes, self.dtype, batched,
+                            type(self).__name__)
 
     def _split_merge_grad(self, d, outs):
         """Gradient of the merged output -> gradient of each direction's output."""
