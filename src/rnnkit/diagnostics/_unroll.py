@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnkit._checks import as_float_array, as_lengths, check_shape
+from rnnkit._checks import as_lengths
 from rnnkit._grad_mode import enable_grad
 from rnnkit.nn.module import _as_float_dtype
 from rnnkit.nn.rnn import GRU, LSTM, RNN
@@ -80,46 +80,15 @@ class Inputs:
 def prepare_inputs(layer: RNNBase, x, hx, lengths, dtype) -> Inputs:
     """Validate ``x``, ``hx`` and ``lengths`` as the layer does; return time-major arrays."""
     dt = _as_float_dtype(dtype)
-    x = as_float_array("x", x, dt)
-    if x.ndim not in (2, 3) or x.shape[-1] != layer.input_size:
-        lay = "(B, T, I)" if layer.batch_first else "(T, B, I)"
-        raise ValueError(
-            f"x expected shape {lay} or (T, I) with I={layer.input_size}, got {x.shape}"
-        )
-    batched = x.ndim == 3
-    if not batched:
-        x = x[:, None, :]
-    elif layer.batch_first:
-        x = np.ascontiguousarray(x.transpose(1, 0, 2))
+    x, batched = layer._prepare_input(x, dt, "x")                     # (T, B, I)
     T, B, _ = x.shape
-    if T == 0 or B == 0:
-        raise ValueError(f"x must hold at least one step and one sequence, got shape {x.shape}")
     if lengths is not None and not batched:
         raise ValueError("lengths requires a batched (3-D) x, got a 2-D x")
     lengths = as_lengths(lengths, B, T)
     mask = None
     if lengths is not None:
         mask = (np.arange(T)[:, None] < lengths[None, :]).astype(dt)[:, :, None]   # (T, B, 1)
-    LD = layer.num_layers * layer.num_directions
-    sizes = (layer.output_size, layer.hidden_size)[: 2 if layer.mode == "LSTM" else 1]
-    if hx is None:
-        parts = (None,) * len(sizes)
-    elif layer.mode == "LSTM":
-        if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-            raise TypeError(f"hx for an LSTM must be a tuple (h0, c0) or None, got {type(hx).__name__}")
-        parts = tuple(hx)
-    else:
-        if isinstance(hx, (tuple, list)):
-            raise TypeError(f"hx for {type(layer).__name__} must be an array h0 or None")
-        parts = (hx,)
-    states0 = []
-    for name, size, a in zip(("h0", "c0"), sizes, parts):
-        if a is None:
-            states0.append(np.zeros((LD, B, size), dt))
-            continue
-        a = as_float_array(name, a, dt)
-        check_shape(name, a, (LD, B, size) if batched else (LD, size))
-        states0.append(a if batched else a[:, None, :])
+    states0 = layer._prepare_states(hx, B, batched, dt)
     return Inputs(x, tuple(states0), lengths, mask, batched)
 
 

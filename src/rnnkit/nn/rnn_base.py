@@ -140,16 +140,18 @@ class RNNBase(Module):
     def _state_count(self) -> int:
         return 2 if self.mode == "LSTM" else 1
 
-    def _prepare_input(self, x):
-        x = as_float_array("input", x, self.dtype)
+    def _prepare_input(self, x, dtype=None, name: str = "input"):
+        """``x`` as a time-major ``(T, B, I)`` array of ``dtype`` (the layer's by default), and
+        whether it was batched."""
+        x = as_float_array(name, x, self.dtype if dtype is None else dtype)
         if x.ndim not in (2, 3):
             raise ValueError(
-                f"input must be 3-D {'(B, T, I)' if self.batch_first else '(T, B, I)'} "
+                f"{name} must be 3-D {'(B, T, I)' if self.batch_first else '(T, B, I)'} "
                 f"or 2-D (T, I) for an unbatched sequence, got shape {x.shape}"
             )
         if x.shape[-1] != self.input_size:
             raise ValueError(
-                f"input expected {self.input_size} features in the last dimension, "
+                f"{name} expected {self.input_size} features in the last dimension, "
                 f"got shape {x.shape}"
             )
         batched = x.ndim == 3
@@ -159,7 +161,7 @@ class RNNBase(Module):
             x = np.ascontiguousarray(x.transpose(1, 0, 2))
         T, B = x.shape[0], x.shape[1]
         if T == 0 or B == 0:
-            raise ValueError(f"input must hold at least one step and one sequence, got shape {x.shape}")
+            raise ValueError(f"{name} must hold at least one step and one sequence, got shape {x.shape}")
         return x, batched
 
     def _state_shapes(self, B: int) -> tuple[tuple[int, int, int], ...]:
@@ -167,12 +169,13 @@ class RNNBase(Module):
         LD = self.num_layers * self.num_directions
         return ((LD, B, self.output_size), (LD, B, self.hidden_size))[: self._state_count]
 
-    def _prepare_states(self, hx, B: int, batched: bool):
+    def _prepare_states(self, hx, B: int, batched: bool, dtype=None):
         """Returns a tuple of (L*D, B, .) arrays: (h0,) or (h0, c0); missing parts are zeros."""
+        dtype = self.dtype if dtype is None else dtype
         shapes = self._state_shapes(B)
-        parts = state_arrays(hx, "state", ("h0", "c0")[: len(shapes)], shapes, self.dtype, batched,
+        parts = state_arrays(hx, "state", ("h0", "c0")[: len(shapes)], shapes, dtype, batched,
                              type(self).__name__)
-        return tuple(np.zeros(s, self.dtype) if a is None else a for a, s in zip(parts, shapes))
+        return tuple(np.zeros(s, dtype) if a is None else a for a, s in zip(parts, shapes))
 
     # -- forward ------------------------------------------------------------------------
     def forward(self, input, hx=None, lengths=None):
