@@ -2,7 +2,7 @@
 
 Each cell kind has a forward over a whole sequence and a backward through time. The
 NumPy reference (``*_ref.py``) mirrors the equations line by line; the compiled fast path
-(``*_fast.py``, Numba) has the same signatures. :func:`set_backend` picks one; the
+(``kernels/fast/``, Numba) has the same signatures. :func:`set_backend` picks one; the
 environment variable ``RNNKIT_BACKEND`` sets the default.
 """
 
@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 from rnnkit.kernels import gru_ref, lstm_ref, rnn_ref
 
-__all__ = ["set_backend", "get_backend", "get_kernels", "available_backends"]
+__all__ = ["set_backend", "get_backend", "get_kernels", "get_cell_step", "available_backends"]
 
 _REFERENCE = SimpleNamespace(
     rnn_forward=rnn_ref.rnn_forward,
@@ -68,10 +68,30 @@ def set_backend(name: str) -> None:
 def get_backend() -> str:
     """The name of the kernels in use."""
     global _current
-    if _current == "numba" and "numba" not in _loaded and _load_numba() is None:
-        _current = "numpy"
+    if _current == "numba" and "numba" not in _loaded:
+        k = _load_numba()
+        if k is None:
+            _current = "numpy"
+        else:
+            _loaded["numba"] = k
     return _current
 
 
 def get_kernels() -> SimpleNamespace:
     return _resolve(get_backend())
+
+
+_cell_step = None
+
+
+def get_cell_step():
+    """The compiled one-step cell function (:func:`rnnkit.kernels.fast.step.cell_step`) when
+    the 'numba' backend is in use, else None. Cells use it for steps that keep no cache."""
+    global _cell_step
+    if get_backend() != "numba":
+        return None
+    if _cell_step is None:
+        from rnnkit.kernels.fast.step import cell_step
+
+        _cell_step = cell_step
+    return _cell_step

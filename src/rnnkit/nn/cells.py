@@ -22,12 +22,15 @@ import math
 import numpy as np
 
 from rnnkit._checks import as_float_array, as_rng, check_bool, check_choice, check_int, check_shape
-from rnnkit.kernels import get_kernels
+from rnnkit.kernels import get_cell_step, get_kernels
 from rnnkit.nn._recurrence import GATES, DirectionParams, backward_direction, forward_direction
 from rnnkit.nn.module import Module, Parameter, _as_float_dtype
 from rnnkit.nn.rnn import _check_device
 
 __all__ = ["RNNCell", "LSTMCell", "GRUCell"]
+
+_MODE_CODES = {"RNN": 0, "GRU": 1, "LSTM": 2}             # as in rnnkit.kernels.fast.step
+_ACT_CODES = {"tanh": 0, "relu": 1, "sigmoid": 2}
 
 
 class _CellBase(Module):
@@ -93,6 +96,10 @@ class _CellBase(Module):
         return x[None], tuple(states), batched     # x (1, B, I)
 
     def forward(self, input, hx=None):
+        if not self.keeps_cache:
+            fast = self._step_no_cache(input, hx)      # streaming inference: one compiled call
+            if fast is not None:
+                return fast
         x, s0, batched = self._prepare(input, hx)
         keep = self.keeps_cache
         opts = {"nonlinearity": self.nonlinearity, "reset_after": self.reset_after}
@@ -102,6 +109,46 @@ class _CellBase(Module):
             self._push((cache, x.shape[1], batched))
         s_n = tuple(s if batched else s[0] for s in s_n)
         return s_n if self.mode == "LSTM" else s_n[0]
+
+    def _step_no_cache(self, x, hx):
+        """The lean path for eval()/no_grad steps (kernels/fast/step.py).
+
+        Only plain C-contiguous arrays of the cell's dtype and exact shapes take it; anything
+        else returns None and goes through :meth:`_prepare`, which converts or raises.
+        """
+        step = get_cell_step()
+        dt = self.dtype
+        if step is None or type(x) is not np.ndarray or x.dtype != dt or not x.flags.c_contiguous:
+            return None
+        batched = x.ndim == 2
+        if not (batched or x.ndim == 1) or x.shape[-1] != self.input_size or x.size == 0:
+            return None
+        H = self.hidden_size
+        shape = x.shape[:-1] + (H,)
+        if hx is None:
+            states = [np.zeros(shape, dt)] * self._n_states
+        else:
+            states = list(hx) if self.mode == "LSTM" and type(hx) in (tuple, list) and len(hx) == 2 else [hx]
+            if len(states) != self._n_states:
+                return None
+            for k, a in enumerate(states):
+                if a is None:
+                    states[k] = np.zeros(shape, dt)
+                elif type(a) is not np.ndarray or a.dtype != dt or a.shape != shape or not a.flags.c_contiguous:
+                    return None
+        par = self._parameters
+        w_ih, w_hh = par["weight_ih"].data, par["weight_hh"].data
+        if w_ih.dtype != dt or w_hh.dtype != dt or not (w_ih.flags.c_contiguous and w_hh.flags.c_contiguous):
+            return None
+        b_ih, b_hh = (par["bias_ih"].data, par["bias_hh"].data) if self.bias else (w_ih[0], w_ih[0])
+        if not batched:
+            x, states = x[None], [s[None] for s in states]
+        h, c = states[0], states[-1]
+        h_new, c_new = step(_MODE_CODES[self.mode], _ACT_CODES[self.nonlinearity], self.reset_after, x, h, c,
+                            w_ih, w_hh, b_ih, b_hh, self.bias)
+        if not batched:
+            h_new, c_new = h_new[0], c_new[0]
+        return (h_new, c_new) if self.mode == "LSTM" else h_new
 
     def backward(self, d_state):
         """Gradient of one step: ``d_state`` is dL/dh' (or ``(dh', dc')``, parts may be None).

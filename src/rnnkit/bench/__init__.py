@@ -1,0 +1,62 @@
+"""``rnnkit bench`` / ``python -m rnnkit.bench``: rnnkit against PyTorch on the grid of
+BENCHMARKS.md (RNN/GRU/LSTM x S/M/L/XL, train and infer, plus a streaming LSTMCell).
+
+Prints a table of times and ratios (PyTorch time / rnnkit time, same process), the
+fraction of the measured GEMM rate each training step reaches, the agreement of outputs
+and gradients with PyTorch, the peak memory of a training step, and writes
+``latest.json`` and ``latest.md`` into ``--out`` (default ``benchmarks/results``).
+Without torch installed, only rnnkit's own times are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rnnkit.bench.grid import CELLS, QUICK_ROWS, ROWS
+
+__all__ = ["main", "run"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rnnkit bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--rows", default=None, help="comma-separated subset of S,M,L,XL (default: all)")
+    p.add_argument("--cells", default=",".join(CELLS), help="comma-separated subset of RNN,GRU,LSTM")
+    p.add_argument("--repeat", type=int, default=5, help="repetitions per measurement; the minimum is kept")
+    p.add_argument("--quick", action="store_true", help="a tiny grid and 2 repetitions: checks the machinery")
+    p.add_argument("--out", default="benchmarks/results", help="directory for latest.json and latest.md")
+    p.add_argument("--threads", type=int, default=None, help="threads for BLAS and torch (default: theirs)")
+    p.add_argument("--no-torch", action="store_true", help="do not compare with PyTorch even if installed")
+    p.add_argument("--no-stream", action="store_true", help="skip the streaming LSTMCell measurement")
+    return p
+
+
+def _parse_list(name, text, allowed):
+    items = [s.strip() for s in text.split(",") if s.strip()]
+    bad = [s for s in items if s not in allowed]
+    if bad or not items:
+        raise SystemExit(
+            f"rnnkit bench: --{name} expects a comma-separated subset of {','.join(allowed)}, got {text!r}"
+        )
+    return items
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    if args.repeat < 1:
+        raise SystemExit(f"rnnkit bench: --repeat must be >= 1, got {args.repeat}")
+    if args.threads is not None and args.threads < 1:
+        raise SystemExit(f"rnnkit bench: --threads must be >= 1, got {args.threads}")
+    rows_all = QUICK_ROWS if args.quick else ROWS
+    rows = _parse_list("rows", args.rows, tuple(rows_all)) if args.rows else list(rows_all)
+    cells = _parse_list("cells", args.cells, CELLS)
+    from rnnkit.bench.run import run_grid
+
+    results = run_grid(cells, rows, rows_all, repeat=2 if args.quick else args.repeat, threads=args.threads,
+                       use_torch=not args.no_torch, stream=not args.no_stream, out_dir=args.out,
+                       echo=lambda s: print(s, flush=True))
+    return 0 if results is not None else 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

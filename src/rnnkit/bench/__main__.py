@@ -1,0 +1,5 @@
+import sys
+
+from rnnkit.bench import main
+
+sys.exit(main())
