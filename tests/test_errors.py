@@ -256,7 +256,7 @@ def cell_bad_inputs(cell, lstm):
     with pytest.raises(RuntimeError, match="without a matching forward"):
         cell.backward((np.ones((B, H)), None) if lstm else np.ones((B, H)))
     if lstm:
-        with pytest.raises(TypeError, match=r"LSTMCell state must be a tuple \(h, c\)"):
+        with pytest.raises(TypeError, match=r"LSTMCell state must be a tuple \(hx, cx\)"):
             cell(np.ones((B, I)), np.zeros((B, H)))
         with pytest.raises(ValueError, match=r"cx expected shape \(2, 4\), got \(2, 5\)"):
             cell(np.ones((B, I)), (np.zeros((B, H)), np.zeros((B, H + 1))))
@@ -275,13 +275,13 @@ def test_cell_bad_backward_and_retry(kind):
     lstm = kind == "LSTMCell"
     cell(np.ones((B, I)))
     if lstm:
-        with pytest.raises(TypeError, match=r"expects a tuple \(dh, dc\)"):
+        with pytest.raises(TypeError, match=r"must be a tuple \(dh, dc\)"):
             cell.backward(np.ones((B, H)))
         with pytest.raises(ValueError, match=r"dc expected shape \(2, 4\), got \(4,\)"):
             cell.backward((np.ones((B, H)), np.ones(H)))
         dx, _ = cell.backward((np.ones((B, H)), None))
     else:
-        with pytest.raises(TypeError, match="expects an array dh"):
+        with pytest.raises(TypeError, match="must be an array dh"):
             cell.backward((np.ones((B, H)),))
         with pytest.raises(ValueError, match=r"dh expected shape \(2, 4\), got \(2, 5\)"):
             cell.backward(np.ones((B, H + 1)))

@@ -21,9 +21,10 @@ import math
 
 import numpy as np
 
-from rnnkit._checks import as_float_array, as_rng, check_bool, check_choice, check_int, check_shape
+from rnnkit._checks import as_float_array, as_rng, check_bool, check_choice, check_int
 from rnnkit.kernels import get_cell_step, get_kernels
 from rnnkit.nn._recurrence import GATES, DirectionParams, backward_direction, forward_direction
+from rnnkit.nn._state import state_arrays
 from rnnkit.nn.module import Module, Parameter, _as_float_dtype
 from rnnkit.nn.rnn import _check_device
 
@@ -75,24 +76,10 @@ class _CellBase(Module):
         B = x.shape[0]
         if B == 0:
             raise ValueError("input must hold at least one sample, got batch size 0")
-        if hx is None:
-            parts = (None,) * self._n_states
-        elif self.mode == "LSTM":
-            if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                raise TypeError(f"LSTMCell state must be a tuple (h, c) or None, got {type(hx).__name__}")
-            parts = tuple(hx)
-        else:
-            if isinstance(hx, (tuple, list)):
-                raise TypeError(f"{type(self).__name__} state must be an array h or None")
-            parts = (hx,)
-        states = []
-        for name, a in zip(("hx", "cx"), parts):
-            if a is None:
-                states.append(np.zeros((B, self.hidden_size), self.dtype))
-                continue
-            a = as_float_array(name, a, self.dtype)
-            check_shape(name, a, (B, self.hidden_size) if batched else (self.hidden_size,))
-            states.append(a if batched else a[None])
+        shapes = ((B, self.hidden_size),) * self._n_states
+        parts = state_arrays(hx, "state", ("hx", "cx")[: self._n_states], shapes, self.dtype, batched,
+                             type(self).__name__)
+        states = [np.zeros(sh, self.dtype) if a is None else a for a, sh in zip(parts, shapes)]
         return x[None], tuple(states), batched     # x (1, B, I)
 
     def forward(self, input, hx=None):
@@ -157,22 +144,8 @@ class _CellBase(Module):
         """
         cache, B, batched = self._peek()    # popped once the arguments pass
         H = self.hidden_size
-        if self.mode == "LSTM":
-            if not isinstance(d_state, (tuple, list)) or len(d_state) != 2:
-                raise TypeError("LSTMCell.backward expects a tuple (dh, dc)")
-            parts = tuple(d_state)
-        else:
-            if isinstance(d_state, (tuple, list)):
-                raise TypeError(f"{type(self).__name__}.backward expects an array dh")
-            parts = (d_state,)
-        ds = []
-        for name, a in zip(("dh", "dc"), parts):
-            if a is None:
-                ds.append(None)
-                continue
-            a = as_float_array(name, a, self.dtype)
-            check_shape(name, a, (B, H) if batched else (H,))
-            ds.append(a if batched else a[None])
+        ds = state_arrays(d_state, "d_state", ("dh", "dc")[: self._n_states], ((B, H),) * self._n_states,
+                          self.dtype, batched, f"{type(self).__name__}.backward")
         self._pop()
         d_out = ds[0][None] if ds[0] is not None else np.zeros((1, B, H), self.dtype)
         d_n = (None,) + tuple(ds[1:])
