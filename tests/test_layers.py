@@ -97,6 +97,7 @@ def test_linear_errors_and_modes(rng):
     fc(np.zeros((4, 3)))
     with pytest.raises(ValueError, match="d_output"):
         fc.backward(np.zeros((4, 3)))
+    fc.backward(np.zeros((4, 2)))      # the rejected gradient kept the forward; this one uses it
     fc.eval()
     fc(np.zeros((4, 3)))
     with pytest.raises(RuntimeError, match="without a matching forward"):

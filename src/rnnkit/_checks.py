@@ -63,10 +63,8 @@ def as_float_array(name: str, x, dtype) -> np.ndarray:
         a = np.asarray(x)
     except (ValueError, TypeError) as err:
         raise TypeError(f"{name} must be a numeric array: {err}") from err
-    if a.dtype == np.bool_ or np.issubdtype(a.dtype, np.integer) or np.issubdtype(
-        a.dtype, np.floating
-    ):
-        return np.ascontiguousarray(a, dtype=dtype)
+    if a.dtype.kind in "biuf":   # bool, int, uint, float (not timedelta, which NumPy counts as an integer)
+        return np.asarray(a, dtype=dtype, order="C")   # C-contiguous; a 0-D value stays 0-D
     raise TypeError(f"{name} must be a real numeric array, got dtype {a.dtype}")
 
 

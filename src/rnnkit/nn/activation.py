@@ -48,9 +48,10 @@ class _Elementwise(Module):
         return y
 
     def backward(self, d_output):
-        x, y = self._pop()
+        x, y = self._peek()    # popped once the arguments pass
         d = as_float_array("d_output", d_output, y.dtype)
         check_shape("d_output", d, y.shape)
+        self._pop()
         return self._df(x, y, d)
 
 
@@ -95,9 +96,10 @@ class Identity(Module):
         return x
 
     def backward(self, d_output):
-        shape, dtype = self._pop()
+        shape, dtype = self._peek()    # popped once the arguments pass
         d = as_float_array("d_output", d_output, dtype)
         check_shape("d_output", d, shape)
+        self._pop()
         return d
 
 

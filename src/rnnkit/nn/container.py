@@ -104,9 +104,11 @@ class Sequential(Module):
 
         Returns ``None`` when the first module takes no gradient (an :class:`Embedding`).
         """
-        self._pop()
+        self._peek()    # popped once the last module has accepted d_output
         d = d_output
         mods = list(self._modules.items())
+        if not mods:
+            self._pop()
         for k in range(len(mods) - 1, -1, -1):
             name, m = mods[k]
             if d is None:
@@ -115,6 +117,8 @@ class Sequential(Module):
                     f"returned no input gradient, so the modules before it cannot backpropagate"
                 )
             d = m.backward(d)
+            if k == len(mods) - 1:
+                self._pop()
             if _is_recurrent(m):
                 d = d[0]                      # (dx, d_state0) -> dx
         return d

@@ -49,9 +49,10 @@ class Dropout(Module):
         return x * mask
 
     def backward(self, d_output):
-        mask, shape, dtype = self._pop()
+        mask, shape, dtype = self._peek()    # popped once the arguments pass
         d = as_float_array("d_output", d_output, dtype)
         check_shape("d_output", d, shape)
+        self._pop()
         return d if mask is None else d * mask
 
     def extra_repr(self) -> str:

@@ -97,9 +97,10 @@ class Embedding(Module):
 
     def backward(self, d_output):
         """Scatter-add ``d_output (..., E)`` into ``weight.grad``; returns ``None``."""
-        ids = self._pop()
+        ids = self._peek()    # popped once the arguments pass
         d = as_float_array("d_output", d_output, self.dtype)
         check_shape("d_output", d, ids.shape + (self.embedding_dim,))
+        self._pop()
         if not self.weight.requires_grad:
             return None
         g = np.zeros_like(self.weight.data)                         # (num, E)

@@ -71,9 +71,10 @@ class Linear(Module):
 
     def backward(self, d_output):
         """``d_output (..., O)`` -> ``dx (..., I)``; adds into ``weight.grad`` and ``bias.grad``."""
-        x2, lead = self._pop()
+        x2, lead = self._peek()    # popped once the arguments pass
         d = as_float_array("d_output", d_output, self.dtype)
         check_shape("d_output", d, lead + (self.out_features,))
+        self._pop()
         d2 = d.reshape(-1, self.out_features)                # (N, O)
         self.weight.accumulate(d2.T @ x2)                    # (O, I)
         if self.bias is not None:

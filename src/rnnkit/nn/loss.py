@@ -113,12 +113,14 @@ class Loss(Module):
 
     def backward(self, grad=None):
         """dL/dpred for the most recent forward; ``grad`` is the optional upstream gradient."""
-        g, scale, shape, dtype, reduction = self._pop()
+        g, scale, shape, dtype, reduction = self._peek()    # popped once the arguments pass
         if reduction == "none":
             if grad is None:
+                self._pop()
                 return g.copy()
             up = as_float_array("grad", grad, dtype)
             check_shape("grad", up, shape)
+            self._pop()
             return g * self._expand(up)
         if grad is None:
             s = 1.0
@@ -127,6 +129,7 @@ class Loss(Module):
             if up.size != 1:
                 raise ValueError(f"grad for reduction={reduction!r} must be a scalar, got shape {up.shape}")
             s = float(up.reshape(()))
+        self._pop()
         g *= dtype.type(s * scale)            # the saved gradient is used once: scale in place
         return g
 

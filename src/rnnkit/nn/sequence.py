@@ -85,12 +85,13 @@ class LastStep(Module):
         return y if x.ndim == 3 else y[0]
 
     def backward(self, d_output):
-        shape, dtype, last, Fh = self._pop()
+        shape, dtype, last, Fh = self._peek()    # popped once the arguments pass
         unbatched = len(shape) == 2
         F = shape[-1]
         B = last.shape[0]
         d = as_float_array("d_output", d_output, dtype)
         check_shape("d_output", d, (F,) if unbatched else (B, F))
+        self._pop()
         d = d.reshape(B, F)
         T = shape[0] if (unbatched or not self.batch_first) else shape[1]
         dx = np.zeros((T, B, F), dtype)                            # (T, B, F)
@@ -153,10 +154,11 @@ class FinalState(Module):
         return y
 
     def backward(self, d_output):
-        shape, dtype, is_tuple = self._pop()
+        shape, dtype, is_tuple = self._peek()    # popped once the arguments pass
         D, H = self.num_directions, shape[-1]
         d = as_float_array("d_output", d_output, dtype)
         check_shape("d_output", d, shape[1:-1] + (D * H,))
+        self._pop()
         dh = np.zeros(shape, dtype)                                # (L*D, B, H)
         for k in range(D):
             dh[shape[0] - D + k] = d[..., k * H:(k + 1) * H]
@@ -192,9 +194,10 @@ class Flatten(Module):
         return y
 
     def backward(self, d_output):
-        in_shape, out_shape, dtype = self._pop()
+        in_shape, out_shape, dtype = self._peek()    # popped once the arguments pass
         d = as_float_array("d_output", d_output, dtype)
         check_shape("d_output", d, out_shape)
+        self._pop()
         return d.reshape(in_shape)
 
     def extra_repr(self) -> str:
@@ -260,8 +263,10 @@ class WindowMLP(Sequential):
 
     def backward(self, d_output):
         """``d_output (B, n_outputs)`` -> ``dx`` of the input's shape; adds into every Linear's grads."""
-        shape = self._pop()
-        return super().backward(d_output).reshape(shape)
+        shape = self._peek()
+        dx = super().backward(d_output)    # checks d_output first: a rejected one keeps the forward
+        self._pop()
+        return dx.reshape(shape)
 
     def extra_repr(self) -> str:
         return (f"window={self.window}, n_features={self.n_features}, hidden_sizes={self.hidden_sizes}, "

@@ -150,8 +150,9 @@ class SequenceModel(Module):
         """
         if d_state is not None:
             raise ValueError("d_state must be None: SequenceModel does not backpropagate into the final state")
-        out_shape, h_shape, pair = self._pop()
+        out_shape, h_shape, pair = self._peek()
         d = self.head.backward(d_output)                             # (B, T, F) | (B, F)
+        self._pop()                      # the head accepted d_output: the forward is used
         if self.dropout_p > 0:
             d = self.drop.backward(d)
         if self.output == "sequence":
