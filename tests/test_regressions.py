@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import rnnkit
 from rnnkit import nn
-from rnnkit.train import SequenceModel
+from rnnkit.train import SequenceModel, fit, predict
 
 
 # -- a rejected gradient must not consume the saved forward (Module._peek contract) ----------
@@ -77,3 +78,48 @@ def test_layer_rejects_zero_d_and_timedelta_input():
         gru(np.float32(1.0))
     with pytest.raises(TypeError, match="timedelta64"):
         gru(np.zeros((2, 1, 3), "timedelta64[s]"))
+
+
+# -- files: a truncated or hostile file is a FileFormatError (a ValueError), never a crash ---
+def _saved_model_arrays(tmp_path):
+    path = tmp_path / "m.npz"
+    rnnkit.save_model(SequenceModel(2, 3, 1, cell="gru", rng=0), path)
+    with np.load(path, allow_pickle=False) as z:
+        return path, {k: z[k] for k in z.files}
+
+
+def test_load_model_truncated_file_is_a_value_error(tmp_path):
+    path, _ = _saved_model_arrays(tmp_path)
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(path.read_bytes()[:200])          # a zip header and nothing else
+    with pytest.raises(ValueError, match="not a readable rnnkit"):
+        rnnkit.load_model(cut)
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda m: '{"format": "rnnkit.model", "version": 1, "model": ' + "[" * 100000 + "]" * 100000 + "}",
+     "corrupt __meta__"),
+    (lambda m: m.replace('"version": 1', '"version": "1"'), "version must be an integer"),
+    (lambda m: m.replace('"kwargs": {', '"kwargs": [{', 1).replace("}}, ", "}]}, ", 1), "kwargs an object"),
+])
+def test_load_model_hostile_meta_is_a_value_error(tmp_path, edit, match):
+    _, arrays = _saved_model_arrays(tmp_path)
+    meta = arrays["__meta__"].tobytes().decode()
+    arrays["__meta__"] = np.frombuffer(edit(meta).encode(), np.uint8)
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+    with pytest.raises(ValueError, match=match):
+        rnnkit.load_model(bad)
+
+
+# -- train.predict / fit argument checks ---------------------------------------------------
+@pytest.mark.parametrize("X", ["abc", np.zeros((0, 4, 2))])
+def test_predict_rejects_no_examples(X):
+    with pytest.raises(ValueError, match="X must hold at least one example"):
+        predict(SequenceModel(2, 3, 1, rng=0), X)
+
+
+def test_fit_rejects_bad_val_batch_size():
+    X, Y = np.zeros((4, 3, 2)), np.zeros((4, 1))
+    with pytest.raises(ValueError, match="val_batch_size"):
+        fit(SequenceModel(2, 3, 1, rng=0), (X, Y), loss="mse", val_data=(X, Y), val_batch_size=0, progress=False)

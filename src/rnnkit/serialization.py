@@ -27,6 +27,7 @@ import math
 import numbers
 import os
 import tempfile
+import zipfile
 from collections import OrderedDict
 
 import numpy as np
@@ -203,6 +204,9 @@ def build_module(config, arrays=None) -> Module:
             f"unknown module class {name!r}: only rnnkit.nn classes, rnnkit.train.models classes and "
             "classes passed to rnnkit.serialization.register() can be loaded"
         )
+    if not isinstance(config["args"], list) or not isinstance(config["kwargs"], dict):
+        raise FileFormatError(f"{name}: configuration args must be a list and kwargs an object, got "
+                              f"{type(config['args']).__name__} and {type(config['kwargs']).__name__}")
     arrays = {} if arrays is None else arrays
     args = [unpack(v, arrays, f"{name} argument") for v in config["args"]]
     kwargs = {str(k): unpack(v, arrays, f"{name}({k}=...)") for k, v in config["kwargs"].items()}
@@ -254,7 +258,7 @@ def read_npz(path, expected_format: str | None = None) -> tuple[dict, dict[str, 
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except (ValueError, OSError, EOFError) as err:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:   # BadZipFile: a truncated file
         if isinstance(err, FileNotFoundError):
             raise
         raise FileFormatError(f"{path}: not a readable rnnkit .npz file ({err})") from err
@@ -263,13 +267,16 @@ def read_npz(path, expected_format: str | None = None) -> tuple[dict, dict[str, 
         raise FileFormatError(f"{path}: no {_META_KEY} entry; not an rnnkit file")
     try:
         meta = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:   # RecursionError: absurd nesting
         raise FileFormatError(f"{path}: corrupt {_META_KEY} JSON ({err})") from err
     if not isinstance(meta, dict):
         raise FileFormatError(f"{path}: {_META_KEY} must be a JSON object")
     if expected_format is not None and meta.get("format") != expected_format:
         raise FileFormatError(f"{path}: expected a {expected_format!r} file, got format {meta.get('format')!r}")
-    if meta.get("version", 0) > FORMAT_VERSION:
+    version = meta.get("version", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise FileFormatError(f"{path}: file version must be an integer, got {version!r}")
+    if version > FORMAT_VERSION:
         raise FileFormatError(f"{path}: file version {meta.get('version')} is newer than {FORMAT_VERSION}")
     return meta, arrays
 

@@ -88,6 +88,8 @@ def fit(model, train_data, *, loss, optimizer=None, epochs: int = 1, batch_size:
     batch_size = check_int("batch_size", batch_size, 1)
     epochs = check_int("epochs", epochs, 0)
     shuffle = check_bool("shuffle", shuffle)
+    if val_batch_size is not None:
+        val_batch_size = check_int("val_batch_size", val_batch_size, 1)
     if val_data is not None:
         _as_examples(val_data, "val_data")
     trainer = Trainer(model, loss, optimizer, metrics=metrics, callbacks=callbacks, clip_grad_norm=clip_grad_norm,
@@ -128,6 +130,8 @@ def evaluate(model, data, *, loss=None, metrics=(), batch_size: int = 256) -> di
 def predict(model, X, *, lengths=None, batch_size: int = 256) -> np.ndarray:
     """``model``'s predictions for every example of ``X`` (axis 0), in eval mode, no caches."""
     X = np.asarray(X)
+    if X.ndim == 0 or X.shape[0] == 0:
+        raise ValueError(f"X must hold at least one example on axis 0, got shape {X.shape}")
     batch_size = check_int("batch_size", batch_size, 1)
     outs = []
     with inference_mode(model):
