@@ -123,3 +123,21 @@ def test_fit_rejects_bad_val_batch_size():
     X, Y = np.zeros((4, 3, 2)), np.zeros((4, 1))
     with pytest.raises(ValueError, match="val_batch_size"):
         fit(SequenceModel(2, 3, 1, rng=0), (X, Y), loss="mse", val_data=(X, Y), val_batch_size=0, progress=False)
+
+
+# -- negative seeds and unusable paths: named errors, not NumPy's or a traceback ------------
+def test_negative_seed_names_the_argument():
+    with pytest.raises(ValueError, match="rng as an int seed must be >= 0"):
+        nn.GRU(2, 3, rng=-1)
+    with pytest.raises(ValueError, match="seed must be >= 0"):
+        rnnkit.datasets.get("parity", n=4, seed=-1)
+
+
+def test_cli_out_that_is_a_file_is_a_clean_error(tmp_path, capsys):
+    from rnnkit.cli import main
+
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    rc = main(["train", "--task", "parity", "--out", str(not_a_dir), "--epochs", "1", "--n", "8", "--no-progress"])
+    assert rc == 2
+    assert "rnnkit train: error:" in capsys.readouterr().err

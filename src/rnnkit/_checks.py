@@ -105,5 +105,7 @@ def as_rng(rng) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)):
+        if rng is not None and rng < 0:
+            raise ValueError(f"rng as an int seed must be >= 0, got {rng}")
         return np.random.default_rng(rng)
     raise TypeError(f"rng must be a numpy.random.Generator, an int seed or None, got {rng!r}")

@@ -80,7 +80,7 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _run(args)
-    except (ValueError, TypeError, FileNotFoundError) as err:
+    except (ValueError, TypeError, OSError) as err:      # OSError: missing/unwritable paths, --out is a file
         print(f"rnnkit {args.command}: error: {err}", file=sys.stderr)
         return 2
 

@@ -18,6 +18,7 @@ import time
 import numpy as np
 
 from rnnkit import datasets, nn, optim
+from rnnkit._checks import check_int
 from rnnkit.diagnostics import compare_cells
 from rnnkit.train import CharRNN, SequenceModel, evaluate, evaluate_tbptt, fit, fit_tbptt
 
@@ -96,6 +97,7 @@ def run_demo(*, quick: bool = False, seed: int = 0, out_dir: str | None = None) 
     """Run the four parts, print a report, and return the figures."""
     import rnnkit
 
+    check_int("seed", seed, 0)
     results: dict = {"backend": rnnkit.get_backend()}
     _say(f"rnnkit {rnnkit.__version__} demo (kernels: {results['backend']})\n")
 

@@ -121,6 +121,8 @@ def resolve_rng(seed, rng) -> np.random.Generator:
         return as_rng(rng)
     if isinstance(seed, bool) or not (seed is None or isinstance(seed, (int, np.integer))):
         raise TypeError(f"seed must be an int or None, got {type(seed).__name__} {seed!r}")
+    if seed is not None and seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
     return np.random.default_rng(seed)
 
 
