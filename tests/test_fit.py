@@ -258,7 +258,7 @@ def test_bad_arguments_name_the_argument():
         fit(model, (X, Y), loss="mse", batch_size=2.5, progress=False)
     with pytest.raises(ValueError, match="loss must be"):
         fit(model, (X, Y), loss="hinge", progress=False)
-    with pytest.raises(KeyError, match="val_loss"):
+    with pytest.raises(ValueError, match="val_loss"):
         fit(model, (X, Y), loss="mse", callbacks=[EarlyStopping()], progress=False)
 
 

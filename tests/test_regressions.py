@@ -141,3 +141,30 @@ def test_cli_out_that_is_a_file_is_a_clean_error(tmp_path, capsys):
     rc = main(["train", "--task", "parity", "--out", str(not_a_dir), "--epochs", "1", "--n", "8", "--no-progress"])
     assert rc == 2
     assert "rnnkit train: error:" in capsys.readouterr().err
+
+
+# -- follow-ups from the QA report ---------------------------------------------------------
+def test_sequential_rejects_lengths_nobody_takes():
+    from rnnkit import nn
+    m = nn.Sequential(nn.Linear(3, 2), nn.Tanh())
+    with pytest.raises(ValueError, match="lengths"):
+        m(np.zeros((4, 2, 3)), lengths=np.array([4, 2]))
+
+
+def test_fit_progress_must_be_bool():
+    from rnnkit.train import SequenceModel, fit
+    model = SequenceModel(1, 4, 1, cell="gru", output="last", rng=0)
+    X, Y = np.zeros((4, 3, 1), np.float32), np.zeros((4, 1), np.float32)
+    with pytest.raises(TypeError, match="progress"):
+        fit(model, (X, Y), loss="mse", progress="x")
+
+
+def test_atomic_write_removes_stale_temp_files(tmp_path):
+    from rnnkit.serialization import write_npz_atomic
+    target = tmp_path / "ck.npz"
+    stale = tmp_path / ".tmp-ck.npz-abc123"            # what a writer killed mid-write leaves
+    stale.write_bytes(b"partial")
+    other = tmp_path / ".tmp-other.npz-abc123"         # another file's temp file is not ours
+    other.write_bytes(b"x")
+    write_npz_atomic(target, {"k": 1}, {"a": np.zeros(2)})
+    assert target.exists() and not stale.exists() and other.exists()

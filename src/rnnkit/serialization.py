@@ -22,6 +22,7 @@ Example::
 
 from __future__ import annotations
 
+import glob
 import json
 import math
 import numbers
@@ -223,7 +224,13 @@ def write_npz_atomic(path, meta: dict, arrays: dict[str, np.ndarray]) -> None:
     payload = dict(arrays)
     payload[_META_KEY] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-" + os.path.basename(path) + "-", dir=directory)
+    prefix = ".tmp-" + os.path.basename(path) + "-"
+    for stale in glob.glob(os.path.join(glob.escape(directory), glob.escape(prefix) + "*")):
+        try:                                   # left by a writer killed mid-write; path itself is intact
+            os.unlink(stale)
+        except OSError:
+            pass
+    fd, tmp = tempfile.mkstemp(prefix=prefix, dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **payload)

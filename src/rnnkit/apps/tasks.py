@@ -169,6 +169,7 @@ def train_task(cfg: TrainConfig, out_dir: str, *, resume: bool = False, progress
 
 def evaluate_task(model_path: str, *, n: int = 1000, seed: int = 12345) -> dict:
     """Evaluate a saved model on freshly generated data of its task (a new seed)."""
+    n = check_int("n", n, 1)
     model, meta = load_model(model_path, return_metadata=True)
     if not isinstance(meta, dict) or "task" not in meta:
         raise ValueError(f"{model_path}: not a model saved by `rnnkit train` (no task in its metadata)")

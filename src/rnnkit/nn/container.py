@@ -87,6 +87,9 @@ class Sequential(Module):
     # -- forward / backward -------------------------------------------------------------
     def forward(self, input, lengths=None):
         """Chain the modules; ``lengths`` goes to those that accept it. See the class docstring."""
+        if lengths is not None and not any(_accepts_lengths(m) for m in self._modules.values()):
+            raise ValueError("lengths were given but no module of this Sequential takes lengths "
+                             "(a recurrent layer, LastStep, ...): they would be ignored")
         x = input
         for m in self._modules.values():
             if lengths is not None and _accepts_lengths(m):

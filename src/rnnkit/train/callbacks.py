@@ -55,7 +55,8 @@ class Callback:
 
 def _monitor_value(logs: dict, monitor: str, who: str) -> float:
     if monitor not in logs:
-        raise KeyError(f"{who}: monitored value {monitor!r} is not in the epoch logs {sorted(logs)}")
+        raise ValueError(f"{who}: monitored value {monitor!r} is not in the epoch logs {sorted(logs)} "
+                         "(val_* values need val_data)")
     v = logs[monitor]
     return float("nan") if v is None else float(v)
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from rnnkit._checks import as_rng, check_choice
+from rnnkit._checks import as_rng, check_bool, check_choice
 from rnnkit.nn.module import Module
 from rnnkit.nn.sequence import length_mask
 from rnnkit.train.callbacks import Callback
@@ -103,7 +103,7 @@ class Trainer:
             raise ValueError(f"clip_grad_norm must be None or a number > 0, got {clip_grad_norm!r}")
         self.clip_grad_norm = clip_grad_norm
         self.on_nonfinite = check_choice("on_nonfinite", on_nonfinite, ("raise", "skip"))
-        self.progress = bool(progress)
+        self.progress = check_bool("progress", progress)
         self.rng = as_rng(rng) if shuffle_rng else None
         self.epoch = 0
         self.step = 0
