@@ -123,6 +123,28 @@ def test_lstm_fast_equals_reference(case, proj):
         _assert_close(name, g, w, dtype, cfg)
 
 
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+def test_lstm_bias_argument_equals_bias_added_to_x_proj(case):
+    """``bias`` given to the LSTM kernels (added in the gate pass) == the bias added to x_proj first."""
+    dtype, reverse, with_lengths = case
+    rng = np.random.default_rng(_seed("lstm-bias", *map(str, case)))
+    T, B, H, lengths, r = _setup(rng, dtype, with_lengths)
+    x_proj, W, h0, c0, bias = r(T, B, 4 * H), r(4 * H, H) * 0.5, r(B, H), r(B, H), r(4 * H)
+    cfg = f"lstm bias {dtype.__name__} reverse={reverse} lengths={lengths} T={T} B={B} H={H}"
+    want = lstm_ref.lstm_forward(x_proj + bias, W, None, h0, c0, lengths, reverse, True)
+    ref_b = lstm_ref.lstm_forward(x_proj, W, None, h0, c0, lengths, reverse, True, bias)
+    for name, g, w in zip(("out", "h_n", "c_n"), ref_b[:3], want[:3]):
+        np.testing.assert_array_equal(g, w, err_msg=f"reference {name} {cfg}")
+    for keep in (False, True):
+        got = F.lstm_forward(x_proj, W, None, h0, c0, lengths, reverse, keep, bias)
+        for name, g, w in zip(("out", "h_n", "c_n"), got[:3], want[:3]):
+            _assert_close(f"{name} keep={keep}", g, w, dtype, cfg)
+    d_out = r(T, B, H)
+    for name, g, w in zip(("d_x_proj", "dh0", "dc0", "dW_hh"), F.lstm_backward(d_out, None, None, W, None, got[3]),
+                          lstm_ref.lstm_backward(d_out, None, None, W, None, want[3])):
+        _assert_close(name, g, w, dtype, cfg)
+
+
 def test_fast_kernels_do_not_modify_inputs(rng):
     x_proj = rng.standard_normal((4, 3, 20)).astype(np.float32)
     W, h0, c0 = (rng.standard_normal(s).astype(np.float32) for s in ((20, 5), (3, 5), (3, 5)))

@@ -4,6 +4,9 @@ This is the glue between a layer's :class:`Parameter` objects and the plain-arra
 
     x_proj = x @ W_ih.T + b_ih (+ b_hh folded in where the cell allows)   # (T, B, G*H), one GEMM
     out, state_n, cache = kernel_forward(x_proj, W_hh, ..., state0, lengths, reverse)
+
+The LSTM kernels take the bias as an argument and add it in their gate pass (one pass over
+x_proj less).
     d_x_proj, d_state0, dW_hh, ... = kernel_backward(d_out, d_state_n, ..., cache)
     dW_ih = d_x_proj.T @ x ;  db_ih = sum d_x_proj ;  dx = d_x_proj @ W_ih   # GEMMs
 
@@ -50,7 +53,7 @@ def forward_direction(kern, mode, opts, x, p: DirectionParams, state0, lengths, 
     H = GH // GATES[mode]
     x_proj = (x.reshape(T * B, I) @ p.w_ih.data.T).reshape(T, B, GH)   # (T, B, G*H)
     bias = _bias_for_projection(mode, p, H)
-    if bias is not None:
+    if bias is not None and mode != "LSTM":                # the LSTM kernels add it in their gate pass
         x_proj += bias
     if mode == "RNN":
         out, h_n, kc = kern.rnn_forward(
@@ -66,7 +69,7 @@ def forward_direction(kern, mode, opts, x, p: DirectionParams, state0, lengths, 
     else:
         w_hr = p.w_hr.data if p.w_hr is not None else None
         out, h_n, c_n, kc = kern.lstm_forward(
-            x_proj, p.w_hh.data, w_hr, state0[0], state0[1], lengths, reverse, keep
+            x_proj, p.w_hh.data, w_hr, state0[0], state0[1], lengths, reverse, keep, bias
         )
         state_n = (h_n, c_n)
     cache = (x, kc) if keep else None

@@ -25,11 +25,12 @@ NO_LENGTHS = np.zeros(0, np.int64)
 
 
 @kernel
-def _forward_loop(x4, W_hh, W_hr, has_proj, h, c, lens, reverse, keep, out,
+def _forward_loop(x4, bias4, W_hh, W_hr, has_proj, h, c, lens, reverse, keep, out,
                   h_prev_all, c_prev_all, gates_all, g4_all, tanh_c_all, m_all, m, hp, c_new):
     """The whole sequence in one call.
 
-    x4 (T, B, 4, H) is x_proj with a gate axis. h (B, P), c (B, H): initial state on entry,
+    x4 (T, B, 4, H) is x_proj with a gate axis, bias4 (4, H) the bias added to it (b_ih + b_hh,
+    added here instead of in a separate NumPy pass). h (B, P), c (B, H): initial state on entry,
     final state on exit. gates_all (T, B, 4H) and g4_all (T, B, 4, H) are two views of the
     store of activated gates; without ``keep`` all stores are one scratch step (1, B, ...).
     """
@@ -47,13 +48,13 @@ def _forward_loop(x4, W_hh, W_hr, has_proj, h, c, lens, reverse, keep, out,
         mm_nt(h, W_hh, gates_all[tk], zero)                   # (B, 4H) = h_{t-1} @ W_hh.T
         for b in range(B):
             for j in range(H):
-                a4[b, 0, j] = sigmoid(x4[t, b, 0, j] + a4[b, 0, j])    # i
+                a4[b, 0, j] = sigmoid(x4[t, b, 0, j] + bias4[0, j] + a4[b, 0, j])    # i
             for j in range(H):
-                a4[b, 1, j] = sigmoid(x4[t, b, 1, j] + a4[b, 1, j])    # f
+                a4[b, 1, j] = sigmoid(x4[t, b, 1, j] + bias4[1, j] + a4[b, 1, j])    # f
             for j in range(H):
-                a4[b, 2, j] = tanh(x4[t, b, 2, j] + a4[b, 2, j])       # g
+                a4[b, 2, j] = tanh(x4[t, b, 2, j] + bias4[2, j] + a4[b, 2, j])      # g
             for j in range(H):
-                a4[b, 3, j] = sigmoid(x4[t, b, 3, j] + a4[b, 3, j])    # o
+                a4[b, 3, j] = sigmoid(x4[t, b, 3, j] + bias4[3, j] + a4[b, 3, j])    # o
             for j in range(H):
                 cn = a4[b, 1, j] * c[b, j] + a4[b, 0, j] * a4[b, 2, j]  # c_t = f c + i g
                 tc = tanh(cn)
@@ -138,9 +139,10 @@ def _backward_loop(d_out, dh, dc, W_hh, W_hr, has_proj, c_prev_all, g4_all, tanh
                     dh[b, p] = tmp[b, p]
 
 
-def lstm_forward(x_proj, W_hh, W_hr, h0, c0, lengths, reverse, keep):
+def lstm_forward(x_proj, W_hh, W_hr, h0, c0, lengths, reverse, keep, bias=None):
     """See :func:`rnnkit.kernels.lstm_ref.lstm_forward`. The cache is the reference's
-    tuple, except that the gates are stored as ``(T, B, 4, H)``."""
+    tuple, except that the gates are stored as ``(T, B, 4, H)``. ``bias`` (4H,) or None is
+    added to ``x_proj`` inside the kernel."""
     x_proj = np.ascontiguousarray(x_proj)
     dt = x_proj.dtype
     T, B, G4 = x_proj.shape
@@ -148,6 +150,7 @@ def lstm_forward(x_proj, W_hh, W_hr, h0, c0, lengths, reverse, keep):
     P = h0.shape[1]
     has_proj = W_hr is not None
     W_hh = np.ascontiguousarray(W_hh, dtype=dt)
+    bias = np.zeros(G4, dt) if bias is None else np.ascontiguousarray(bias, dtype=dt)
     W_hr_a = np.ascontiguousarray(W_hr, dtype=dt) if has_proj else np.zeros((P, H), dt)
     h = np.array(h0, dtype=dt, copy=True, order="C")          # (B, P), becomes h_n
     c = np.array(c0, dtype=dt, copy=True, order="C")          # (B, H), becomes c_n
@@ -159,9 +162,9 @@ def lstm_forward(x_proj, W_hh, W_hr, h0, c0, lengths, reverse, keep):
     tanh_c_all = np.empty((Tk, B, H), dt)
     m_all = np.empty((Tk if has_proj else 1, B, H), dt)
     lens = NO_LENGTHS if lengths is None else lengths
-    _forward_loop(x_proj.reshape(T, B, 4, H), W_hh, W_hr_a, has_proj, h, c, lens, bool(reverse), bool(keep),
-                  out, h_prev_all, c_prev_all, gates_all, gates_all.reshape(Tk, B, 4, H), tanh_c_all, m_all,
-                  np.empty((B, H), dt), np.empty((B, P), dt), np.empty((B, H), dt))
+    _forward_loop(x_proj.reshape(T, B, 4, H), bias.reshape(4, H), W_hh, W_hr_a, has_proj, h, c, lens, bool(reverse),
+                  bool(keep), out, h_prev_all, c_prev_all, gates_all, gates_all.reshape(Tk, B, 4, H), tanh_c_all,
+                  m_all, np.empty((B, H), dt), np.empty((B, P), dt), np.empty((B, H), dt))
     cache = None
     if keep:
         cache = (h_prev_all, c_prev_all, gates_all.reshape(T, B, 4, H), tanh_c_all,
@@ -179,11 +182,12 @@ def lstm_backward(d_out, dh_n, dc_n, W_hh, W_hr, cache):
     d_out = np.ascontiguousarray(d_out, dtype=dt)
     dh = np.zeros((B, P), dt) if dh_n is None else np.array(dh_n, dtype=dt, copy=True, order="C")
     dc = np.zeros((B, H), dt) if dc_n is None else np.array(dc_n, dtype=dt, copy=True, order="C")
+    W_hh = np.ascontiguousarray(W_hh, dtype=dt)
     W_hr_a = np.ascontiguousarray(W_hr, dtype=dt) if has_proj else np.zeros((P, H), dt)
     d_x_proj = np.empty((T, B, 4 * H), dt)
     dh_out_all = np.empty((T if has_proj else 1, B, P), dt)
     lens = NO_LENGTHS if lengths is None else lengths
-    _backward_loop(d_out, dh, dc, np.ascontiguousarray(W_hh, dtype=dt), W_hr_a, has_proj, c_prev_all, g4_all,
+    _backward_loop(d_out, dh, dc, W_hh, W_hr_a, has_proj, c_prev_all, g4_all,
                    tanh_c_all, lens, bool(reverse), d_x_proj, d_x_proj.reshape(T, B, 4, H), dh_out_all,
                    np.empty((B, P), dt), np.empty((B, H), dt), np.empty((B, H), dt), np.empty((B, P), dt))
     dW_hh = d_x_proj.reshape(-1, 4 * H).T @ h_prev_all.reshape(-1, P)      # (4H, P)
