@@ -2,7 +2,9 @@
 as ``kernels/lstm_ref.py``.
 
 Per step, forward: one BLAS product ``a = h_{t-1} @ W_hh.T`` (B, 4H) written straight
-into the gate store, the gate activations in place, one fused pass for ``c_t``,
+into the gate store, the gate activations in place (of ``x_proj_t + bias + a``: the layer
+passes ``b_ih + b_hh`` as ``bias`` rather than adding it to x_proj in a separate NumPy
+pass, 0.04 ms on S to 4 ms on XL saved), one fused pass for ``c_t``,
 ``tanh(c_t)`` and ``m_t``, and with a projection one more product ``h_t = m_t @ W_hr.T``.
 Backward: ``dm = g_h @ W_hr`` (projection), a pass for the cell gradient, one pass per
 gate block for ``da`` (B, 4H), one product ``g_h = da @ W_hh``. ``dW_hh`` and ``dW_hr`` are
