@@ -131,7 +131,7 @@ def run_demo(*, quick: bool = False, seed: int = 0, out_dir: str | None = None) 
     for r in race:
         _say(f"   {r['cell']:5s} {r['params']:7d} {r['test_mse']:9.4f} {r['seconds']:8.1f}")
 
-    chars, ep = (5_000, 1) if quick else (200_000, 2)
+    chars, ep = (5_000, 1) if quick else (1_000_000, 3)
     _say(f"\n4. Generation: a char-LSTM (H=128) on {chars:,} characters of the stdlib's source, truncated BPTT k=64")
     cm = char_model(chars, ep, seed)
     results["char_model"] = cm
