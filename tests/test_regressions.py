@@ -168,3 +168,72 @@ def test_atomic_write_removes_stale_temp_files(tmp_path):
     other.write_bytes(b"x")
     write_npz_atomic(target, {"k": 1}, {"a": np.zeros(2)})
     assert target.exists() and not stale.exists() and other.exists()
+
+
+# -- what a module saves for backward is its own (review findings) --------------------------
+def _grads(m):
+    return {n: p.grad.copy() for n, p in m.named_parameters()}
+
+
+@pytest.mark.parametrize("make", [
+    lambda: nn.RNN(3, 4, rng=0),
+    lambda: nn.RNN(3, 4, nonlinearity="relu", rng=0),
+    lambda: nn.GRU(3, 4, rng=0),
+    lambda: nn.LSTM(3, 4, rng=0),
+], ids=["rnn_tanh", "rnn_relu", "gru", "lstm"])
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_layer_backward_ignores_later_writes_to_input_and_output(make, backend):
+    rnnkit.set_backend(backend)
+    x = np.random.default_rng(0).standard_normal((5, 2, 3)).astype(np.float32)
+    ref = make()
+    out, _ = ref(x.copy())
+    d = np.ones_like(out)
+    dx_ref, _ = ref.backward(d)
+    m = make()
+    buf = x.copy()
+    out, _ = m(buf)
+    buf[...] = 0.0                                   # the caller reuses its input buffer
+    out += 1.0                                       # and writes into the output it got
+    dx, _ = m.backward(d)
+    np.testing.assert_array_equal(dx, dx_ref)
+    for name, g in _grads(ref).items():
+        np.testing.assert_array_equal(_grads(m)[name], g, err_msg=name)
+
+
+def test_cell_backward_ignores_later_writes_to_input():
+    x = np.random.default_rng(1).standard_normal((2, 3)).astype(np.float32)
+    ref, m = nn.GRUCell(3, 4, rng=0), nn.GRUCell(3, 4, rng=0)
+    h = ref(x.copy())
+    ref.backward(np.ones_like(h))
+    buf = x.copy()
+    h = m(buf)
+    buf[...] = 0.0
+    m.backward(np.ones_like(h))
+    np.testing.assert_array_equal(m.weight_ih.grad, ref.weight_ih.grad)
+
+
+@pytest.mark.parametrize("make", [nn.Tanh, nn.Sigmoid, nn.ReLU, lambda: nn.Linear(3, 3, rng=0)])
+def test_feedforward_backward_ignores_later_writes(make):
+    x = np.random.default_rng(2).standard_normal((4, 3)).astype(np.float32)
+    ref, m = make(), make()
+    y = ref(x.copy())
+    dx_ref = ref.backward(np.ones_like(y))
+    buf = x.copy()
+    y = m(buf)
+    buf[...] = 5.0
+    y += 3.0
+    dx = m.backward(np.ones_like(y))
+    np.testing.assert_array_equal(dx, dx_ref)
+    for name, g in _grads(ref).items():
+        np.testing.assert_array_equal(_grads(m)[name], g, err_msg=name)
+
+
+def test_embedding_backward_ignores_later_writes_to_ids():
+    ids = np.array([[1, 2], [3, 1]])
+    ref, m = nn.Embedding(5, 2, rng=0), nn.Embedding(5, 2, rng=0)
+    ref.backward(np.ones_like(ref(ids.copy())))
+    buf = ids.copy()
+    y = m(buf)
+    buf[...] = 0
+    m.backward(np.ones_like(y))
+    np.testing.assert_array_equal(m.weight.grad, ref.weight.grad)

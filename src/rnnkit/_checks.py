@@ -12,6 +12,7 @@ __all__ = [
     "check_choice",
     "check_bool",
     "as_float_array",
+    "owned",
     "check_shape",
     "as_lengths",
     "as_rng",
@@ -66,6 +67,19 @@ def as_float_array(name: str, x, dtype) -> np.ndarray:
     if a.dtype.kind in "biuf":   # bool, int, uint, float (not timedelta, which NumPy counts as an integer)
         return np.asarray(a, dtype=dtype, order="C")   # C-contiguous; a 0-D value stays 0-D
     raise TypeError(f"{name} must be a real numeric array, got dtype {a.dtype}")
+
+
+def owned(a: np.ndarray, source) -> np.ndarray:
+    """``a``, copied when it may share memory with ``source`` (the caller's array or tensor).
+
+    What a module saves for backward must not change when the caller later writes into the
+    arrays it passed in or got back (PyTorch raises on such in-place edits; rnnkit copies).
+    """
+    if hasattr(source, "detach") and hasattr(source, "numpy"):      # a torch tensor
+        source = source.detach().cpu().numpy()
+    if isinstance(source, np.ndarray) and np.may_share_memory(a, source):
+        return a.copy()
+    return a
 
 
 def check_shape(name: str, a: np.ndarray, expected: tuple[int, ...]) -> None:

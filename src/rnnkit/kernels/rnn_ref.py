@@ -59,7 +59,8 @@ def rnn_forward(x_proj, W_hh, h0, lengths, reverse, activation, keep):
         m = step_mask(lengths, t, B, h.dtype)
         out[t] = h_new if m is None else h_new * m
         h = blend(m, h_new, h)
-    cache = (out, h_prev_all, lengths, reverse, activation) if keep else None
+    # the cache keeps its own copy of h_t: `out` goes to the caller, who may write into it
+    cache = (out.copy(), h_prev_all, lengths, reverse, activation) if keep else None
     return out, h, cache
 
 

@@ -1,7 +1,8 @@
 """Element-wise activations as modules: :class:`Tanh`, :class:`ReLU`, :class:`Sigmoid`, :class:`Identity`.
 
 They have no parameters and follow the input's dtype (float32 or float64; other real inputs are
-cast to float32). Each forward in training mode saves its output (or input) for backward::
+cast to float32). Each forward in training mode saves what backward needs (a private copy of
+the output, or ReLU's mask), never an array the caller holds::
 
     Tanh:     y = tanh(x)                   dx = dy * (1 - y^2)
     Sigmoid:  y = 1 / (1 + exp(-x))         dx = dy * y * (1 - y)
@@ -44,15 +45,19 @@ class _Elementwise(Module):
         x = float_input("input", input)
         y = self._f(x)
         if self.keeps_cache:
-            self._push((x, y))
+            self._push((self._saved(x, y), y.shape, y.dtype))
         return y
 
+    def _saved(self, x, y):
+        """What ``_df`` needs: by default a private copy of the output."""
+        return y.copy()
+
     def backward(self, d_output):
-        x, y = self._peek()    # popped once the arguments pass
-        d = as_float_array("d_output", d_output, y.dtype)
-        check_shape("d_output", d, y.shape)
+        saved, shape, dtype = self._peek()    # popped once the arguments pass
+        d = as_float_array("d_output", d_output, dtype)
+        check_shape("d_output", d, shape)
         self._pop()
-        return self._df(x, y, d)
+        return self._df(saved, d)
 
 
 class Tanh(_Elementwise):
@@ -61,7 +66,7 @@ class Tanh(_Elementwise):
     def _f(self, x):
         return np.tanh(x)
 
-    def _df(self, x, y, d):
+    def _df(self, y, d):
         return d * (1 - y * y)
 
 
@@ -72,7 +77,7 @@ class Sigmoid(_Elementwise):
         e = np.exp(-np.abs(x))                      # in (0, 1], never overflows
         return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
-    def _df(self, x, y, d):
+    def _df(self, y, d):
         return d * y * (1 - y)
 
 
@@ -82,8 +87,11 @@ class ReLU(_Elementwise):
     def _f(self, x):
         return np.maximum(x, 0)
 
-    def _df(self, x, y, d):
-        return d * (x > 0)
+    def _saved(self, x, y):
+        return x > 0                                # (...) bool mask
+
+    def _df(self, positive, d):
+        return d * positive
 
 
 class Identity(Module):

@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from rnnkit._checks import as_float_array, as_rng, check_bool, check_choice, check_int
+from rnnkit._checks import as_float_array, as_rng, check_bool, check_choice, check_int, owned
 from rnnkit.kernels import get_cell_step, get_kernels
 from rnnkit.nn._recurrence import GATES, DirectionParams, backward_direction, forward_direction
 from rnnkit.nn._state import state_arrays
@@ -89,6 +89,8 @@ class _CellBase(Module):
                 return fast
         x, s0, batched = self._prepare(input, hx)
         keep = self.keeps_cache
+        if keep:
+            x = owned(x, input)                 # saved for dW_ih: the caller may reuse its buffer
         opts = {"nonlinearity": self.nonlinearity, "reset_after": self.reset_after}
         _, s_n, cache = forward_direction(get_kernels(), self.mode, opts, x, self._params(),
                                           s0, None, False, keep)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit._checks import as_float_array, as_rng, check_bool, check_int, check_shape
+from rnnkit._checks import as_float_array, as_rng, check_bool, check_int, check_shape, owned
 from rnnkit.nn.module import Module, Parameter, _as_float_dtype
 from rnnkit.nn.rnn import _check_device
 
@@ -92,7 +92,7 @@ class Embedding(Module):
         ids = _as_indices(input, self.num_embeddings)
         y = self.weight.data[ids]                                   # (..., E)
         if self.keeps_cache:
-            self._push(ids)
+            self._push(owned(ids, input))
         return y
 
     def backward(self, d_output):

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from rnnkit._checks import as_float_array, as_rng, check_bool, check_int, check_shape
+from rnnkit._checks import as_float_array, as_rng, check_bool, check_int, check_shape, owned
 from rnnkit.nn.module import Module, Parameter, _as_float_dtype
 from rnnkit.nn.rnn import _check_device
 
@@ -66,7 +66,7 @@ class Linear(Module):
         if self.bias is not None:
             y2 += self.bias.data
         if self.keeps_cache:
-            self._push((x2, lead))
+            self._push((owned(x2, input), lead))     # a copy if x2 is the caller's buffer
         return y2.reshape(lead + (self.out_features,))
 
     def backward(self, d_output):

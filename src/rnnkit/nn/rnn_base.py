@@ -29,6 +29,7 @@ from rnnkit._checks import (
     check_float_range,
     check_int,
     check_shape,
+    owned,
 )
 from rnnkit.kernels import get_kernels
 from rnnkit.nn._recurrence import GATES, DirectionParams, backward_direction, forward_direction
@@ -187,6 +188,8 @@ class RNNBase(Module):
         lengths = as_lengths(lengths, B, T)
         states0 = self._prepare_states(hx, B, batched)
         keep = self.keeps_cache
+        if keep:
+            x = owned(x, input)                 # saved for dW_ih: the caller may reuse its buffer
         kern = get_kernels()
         opts = {"nonlinearity": self.nonlinearity, "reset_after": self.reset_after}
         D = self.num_directions

@@ -92,7 +92,7 @@ def rnn_forward(x_proj, W_hh, h0, lengths, reverse, activation, keep):
     lens = NO_LENGTHS if lengths is None else lengths
     _forward_loop(x_proj, W_hh, h, lens, bool(reverse), _ACT_CODES[activation], bool(keep), out,
                   h_prev_all)
-    cache = (out, h_prev_all, lengths, reverse, activation) if keep else None
+    cache = (out.copy(), h_prev_all, lengths, reverse, activation) if keep else None   # out goes to the caller
     return out, h, cache
 
 
