@@ -31,12 +31,13 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _parse_list(name, text, allowed):
-    items = [s.strip() for s in text.split(",") if s.strip()]
+def _parse_list(name, text, allowed, note=""):
+    """Comma-separated names, any case (``lstm`` or ``LSTM``), each one of ``allowed``."""
+    items = [s.strip().upper() for s in text.split(",") if s.strip()]
     bad = [s for s in items if s not in allowed]
     if bad or not items:
         raise SystemExit(
-            f"rnnkit bench: --{name} expects a comma-separated subset of {','.join(allowed)}, got {text!r}"
+            f"rnnkit bench: --{name} expects a comma-separated subset of {','.join(allowed)}{note}, got {text!r}"
         )
     return items
 
@@ -48,7 +49,8 @@ def main(argv=None) -> int:
     if args.threads is not None and args.threads < 1:
         raise SystemExit(f"rnnkit bench: --threads must be >= 1, got {args.threads}")
     rows_all = QUICK_ROWS if args.quick else ROWS
-    rows = _parse_list("rows", args.rows, tuple(rows_all)) if args.rows else list(rows_all)
+    note = " (--quick runs its own tiny grid)" if args.quick else ""
+    rows = _parse_list("rows", args.rows, tuple(rows_all), note) if args.rows else list(rows_all)
     cells = _parse_list("cells", args.cells, CELLS)
     from rnnkit.bench.run import run_grid
 

@@ -32,6 +32,11 @@ def _thread_limit(threads, torch):
     return threadpool_limits(threads)
 
 
+def _ratio_note(ratio) -> str:
+    """`` (ratio 1.23)``, or nothing without a peer."""
+    return "" if ratio is None else f" (ratio {ratio:.2f})"
+
+
 def _ratio(peer, own):
     return None if peer is None else peer / own
 
@@ -88,13 +93,13 @@ def run_grid(cells, rows, rows_all, repeat, threads, use_torch, stream, out_dir,
                 row["train"] = {"rnnkit_s": own_train, "torch_s": peer_train, "ratio": _ratio(peer_train, own_train)}
                 row["infer"] = {"rnnkit_s": own_infer, "torch_s": peer_infer, "ratio": _ratio(peer_infer, own_infer)}
                 results["rows"].append(row)
-                echo(f"{cell:4s} {name:2s} train {own_train * 1e3:8.2f} ms (ratio {row['train']['ratio'] or 0:.2f})  "
-                     f"infer {own_infer * 1e3:8.2f} ms (ratio {row['infer']['ratio'] or 0:.2f})")
+                echo(f"{cell:4s} {name:2s} train {own_train * 1e3:8.2f} ms{_ratio_note(row['train']['ratio'])}  "
+                     f"infer {own_infer * 1e3:8.2f} ms{_ratio_note(row['infer']['ratio'])}")
         if stream:
             own = runners.rnnkit_stream_time(repeat)
             other = peer.stream_time(repeat) if peer is not None else None
             results["stream"] = {"rnnkit_s": own, "torch_s": other, "ratio": _ratio(other, own)}
-            echo(f"stream {own * 1e6:.2f} us/step (ratio {results['stream']['ratio'] or 0:.2f})")
+            echo(f"stream {own * 1e6:.2f} us/step{_ratio_note(results['stream']['ratio'])}")
         gemm_after = gemm_gflops()
         echo(f"GEMM rate after: {gemm_after:.1f} GFLOP/s")
         # memory last: the torch profiler slows torch down for the rest of the process
