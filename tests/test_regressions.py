@@ -237,3 +237,26 @@ def test_embedding_backward_ignores_later_writes_to_ids():
     buf[...] = 0
     m.backward(np.ones_like(y))
     np.testing.assert_array_equal(m.weight.grad, ref.weight.grad)
+
+
+def test_overflowing_update_rolls_back_weights_and_optimizer_state():
+    from rnnkit import optim
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((8, 4, 1)).astype(np.float32)
+    Y = X.sum(axis=1)
+    model = SequenceModel(1, 4, 1, cell="gru", output="last", rng=0)
+    start = model.state_dict()
+    opt = optim.Adam(model.parameters(), lr=1e39)          # every update overflows float32
+    opt_start = opt.state_dict()
+    with pytest.warns(RuntimeWarning, match="update undone"):
+        hist = fit(model, (X, Y), loss="mse", optimizer=opt, epochs=1, batch_size=4, rng=0,
+                   on_nonfinite="skip", progress=False)
+    assert hist["skipped_steps"] == [2]
+    for name, a in start.items():
+        np.testing.assert_array_equal(model.state_dict()[name], a, err_msg=name)
+    assert opt.state_dict()["state"] == opt_start["state"]     # no moment or step count advanced
+
+
+def test_sequence_model_rejects_nonlinearity_for_gated_cells():
+    with pytest.raises(ValueError, match="nonlinearity"):
+        SequenceModel(1, 4, 1, cell="lstm", nonlinearity="relu")

@@ -85,6 +85,9 @@ class SequenceModel(Module):
         if num_embeddings is not None:
             self.embedding = Embedding(num_embeddings, input_size, dtype=self.dtype, rng=self.rng)
         self.num_embeddings = num_embeddings
+        if cell != "rnn" and nonlinearity != "tanh":
+            raise ValueError(f"nonlinearity applies to cell='rnn' only, got nonlinearity={nonlinearity!r} "
+                             f"with cell={cell!r}")
         extra = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
         if proj_size:
             extra["proj_size"] = proj_size

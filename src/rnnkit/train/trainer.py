@@ -16,6 +16,7 @@ writers last), and appends one log dict to ``history``.
 
 from __future__ import annotations
 
+import copy
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -143,11 +144,13 @@ class Trainer:
 
             clip_grad_norm_(params, self.clip_grad_norm)
         before = [(p, p.data.copy()) for p in params]
+        opt_before = copy.deepcopy(self.optimizer.state_dict())       # moments, step counts
         self.optimizer.step()
         for name, p in model.named_parameters():
             if not np.all(np.isfinite(p.data)):
                 for q, old in before:       # never keep non-finite weights
                     q.data[...] = old
+                self.optimizer.load_state_dict(opt_before)            # nor the optimizer's advanced state
                 self._nonfinite(f"value of parameter {name!r} after the update (update undone)", name)
                 return None, pred, mask, new_state
         return float(loss), pred, mask, new_state
