@@ -260,3 +260,15 @@ def test_overflowing_update_rolls_back_weights_and_optimizer_state():
 def test_sequence_model_rejects_nonlinearity_for_gated_cells():
     with pytest.raises(ValueError, match="nonlinearity"):
         SequenceModel(1, 4, 1, cell="lstm", nonlinearity="relu")
+
+
+def test_streaming_step_casts_float64_and_int_inputs_like_the_general_path():
+    cell = nn.LSTMCell(4, 3, rng=0)
+    rng = np.random.default_rng(0)
+    x, h, c = rng.standard_normal((2, 4)), rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
+    with rnnkit.no_grad():
+        fast = cell(x, (h, c))                                   # float64 arrays into a float32 cell
+        ref = cell(x.astype(np.float32), (h.astype(np.float32), c.astype(np.float32)))
+    for a, b in zip(fast, ref):
+        assert a.dtype == np.float32
+        np.testing.assert_array_equal(a, b)

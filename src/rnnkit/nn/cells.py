@@ -102,13 +102,16 @@ class _CellBase(Module):
     def _step_no_cache(self, x, hx):
         """The lean path for eval()/no_grad steps (kernels/fast/step.py).
 
-        Only plain C-contiguous arrays of the cell's dtype and exact shapes take it; anything
-        else returns None and goes through :meth:`_prepare`, which converts or raises.
+        Only plain real-valued arrays of the exact shapes take it (cast to the cell's dtype, as
+        the general path casts); anything else returns None and goes through :meth:`_prepare`,
+        which converts or raises.
         """
         step = get_cell_step()
         dt = self.dtype
-        if step is None or type(x) is not np.ndarray or x.dtype != dt or not x.flags.c_contiguous:
+        if step is None or type(x) is not np.ndarray or x.dtype.kind not in "biuf":
             return None
+        if x.dtype != dt or not x.flags.c_contiguous:
+            x = np.ascontiguousarray(x, dtype=dt)      # cast as the general path does (float64 -> float32)
         batched = x.ndim == 2
         if not (batched or x.ndim == 1) or x.shape[-1] != self.input_size or x.size == 0:
             return None
@@ -123,8 +126,10 @@ class _CellBase(Module):
             for k, a in enumerate(states):
                 if a is None:
                     states[k] = np.zeros(shape, dt)
-                elif type(a) is not np.ndarray or a.dtype != dt or a.shape != shape or not a.flags.c_contiguous:
+                elif type(a) is not np.ndarray or a.dtype.kind not in "biuf" or a.shape != shape:
                     return None
+                elif a.dtype != dt or not a.flags.c_contiguous:
+                    states[k] = np.ascontiguousarray(a, dtype=dt)
         par = self._parameters
         w_ih, w_hh = par["weight_ih"].data, par["weight_hh"].data
         if w_ih.dtype != dt or w_hh.dtype != dt or not (w_ih.flags.c_contiguous and w_hh.flags.c_contiguous):
