@@ -13,7 +13,9 @@ Backward through time, with g_t = dL/dh_t from the output and from step t+1::
     dx_proj_t = da_t                         # the layer turns this into dx, dW_ih, db
 
 Padded steps (``t >= lengths[b]``) output zeros, carry the state unchanged and pass the
-state gradient through untouched.
+state gradient through untouched. The backward needs ``h_t`` for ``f'(a_t)``: it is the state
+before the next step (``h_prev_all``), or ``h_n`` after the last one, so the cache holds no
+array returned to the caller.
 """
 
 from __future__ import annotations
@@ -59,8 +61,8 @@ def rnn_forward(x_proj, W_hh, h0, lengths, reverse, activation, keep):
         m = step_mask(lengths, t, B, h.dtype)
         out[t] = h_new if m is None else h_new * m
         h = blend(m, h_new, h)
-    # the cache keeps its own copy of h_t: `out` goes to the caller, who may write into it
-    cache = (out.copy(), h_prev_all, lengths, reverse, activation) if keep else None
+    # h_t is derived in backward from h_prev_all and h_n: nothing the caller gets is cached
+    cache = (h_prev_all, h.copy(), lengths, reverse, activation) if keep else None
     return out, h, cache
 
 
@@ -69,14 +71,17 @@ def rnn_backward(d_out, dh_n, W_hh, cache):
 
     Returns ``d_x_proj (T, B, H), dh0 (B, H), dW_hh (H, H)``.
     """
-    out, h_prev_all, lengths, reverse, activation = cache
-    T, B, H = out.shape
-    dh = np.zeros((B, H), out.dtype) if dh_n is None else dh_n.copy()
-    d_x_proj = np.zeros_like(out)
+    h_prev_all, h_last, lengths, reverse, activation = cache
+    T, B, H = h_prev_all.shape
+    dt = h_prev_all.dtype
+    dh = np.zeros((B, H), dt) if dh_n is None else dh_n.copy()
+    d_x_proj = np.zeros_like(h_prev_all)
     for t in reversed(time_order(T, reverse)):
-        m = step_mask(lengths, t, B, out.dtype)
+        m = step_mask(lengths, t, B, dt)
         g = d_out[t] + dh if m is None else d_out[t] * m + dh   # (B, H)
-        da = g * _act_grad(out[t], activation)
+        nxt = t - 1 if reverse else t + 1                      # the next step in processing order
+        h_t = h_last if not 0 <= nxt < T else h_prev_all[nxt]  # the state after step t (B, H)
+        da = g * _act_grad(h_t, activation)
         if m is not None:
             da *= m
         d_x_proj[t] = da
