@@ -1,0 +1,149 @@
+"""Row-parallel passes on NumPy's own OpenBLAS threads.
+
+A recurrence step is a BLAS product followed by an elementwise pass over the batch rows
+(the gate activations). OpenBLAS already runs the product on every core; this module runs
+the elementwise pass there too, on the *same* threads, through OpenBLAS's exported
+``blas_level1_thread``: it splits ``rows`` into ``nth`` contiguous ranges and calls a C
+function once per range, the first range in the calling thread and the others in
+OpenBLAS's pool threads, and returns when all are done::
+
+    fn(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb)     m: rows in this range
+                                                       a: (first row) << SHIFT
+                                                       c: address of the context array
+
+Using OpenBLAS's threads rather than our own matters on a 2-core machine: after every
+multi-threaded BLAS call OpenBLAS's idle pool thread spins for ~0.1 s (sched_yield) before
+it sleeps, so a thread of our own would share a core with it (measured: 1.4x-1.7x slower
+steps). Here the spinning thread is the one that takes the work.
+
+The workers are Numba ``cfunc``s (``WORKER_SIG``) that read their arrays from a context
+array of int64 (addresses and sizes, ``ptr_f32``/``ptr_f64``/``ptr_i64`` turn an address
+back into a pointer for ``numba.carray``). Context slots 0-2 are shared by every worker:
+``[0]`` the shift of ``a`` (found by the self-test), ``[1]`` the time step, ``[2]`` the
+cache step; a kernel writes ``[1]``, ``[2]`` before each dispatch.
+
+``threads_for(rows, cells)`` says how many threads a pass should use: 1 (run the pass
+serially, in the caller) unless NumPy's OpenBLAS exports the function, its pool has two or
+more threads, OpenBLAS is allowed more than one thread (``threadpoolctl``,
+``OPENBLAS_NUM_THREADS``), compiled code is on, and a one-time self-test (two ranges, two
+threads, the expected ``a``) passed. A worker never calls BLAS (a BLAS call from a pool
+thread waits on the pool it runs in).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+
+import numpy as np
+from numba import config, types
+from numba.extending import intrinsic, overload
+
+from rnnkit.kernels.fast._blas import _found
+
+__all__ = ["WORKER_SIG", "run_rows", "threads_for", "ptr_f32", "ptr_f64", "ptr_i64", "MIN_CELLS_PER_THREAD"]
+
+MIN_CELLS_PER_THREAD = 256       # below this a range is not worth a dispatch (~1-2 us)
+_MODE = 3                        # a real-valued legacy call (double in 0.3.2x, DOUBLE|XDOUBLE before)
+
+_i64 = types.int64
+WORKER_SIG = types.int32(_i64, _i64, _i64, types.float64, _i64, _i64, _i64, _i64, _i64, _i64, _i64)
+_RUN_SIG = types.int32(types.int32, _i64, _i64, _i64, _i64, _i64, _i64, _i64, _i64, _i64, _i64, _i64, types.int32)
+
+
+def _pointer_intrinsic(elem):
+    ptr_type = types.CPointer(elem)
+
+    @intrinsic
+    def as_ptr(typingctx, addr):
+        sig = ptr_type(types.int64)
+
+        def codegen(context, builder, signature, args):
+            return builder.inttoptr(args[0], context.get_value_type(ptr_type))
+
+        return sig, codegen
+
+    return as_ptr
+
+
+ptr_f32 = _pointer_intrinsic(types.float32)
+ptr_f64 = _pointer_intrinsic(types.float64)
+ptr_i64 = _pointer_intrinsic(types.int64)
+
+_lib = _found[3] if _found else None
+_available = _lib is not None and hasattr(_lib, "blas_level1_thread")
+if _available:
+    _get_threads = getattr(_lib, "scipy_openblas_get_num_threads64_", None) or getattr(
+        _lib, "openblas_get_num_threads64_", None
+    )
+    _get_config = getattr(_lib, "scipy_openblas_get_config64_", None) or getattr(_lib, "openblas_get_config64_", None)
+    try:
+        _pool_size = ctypes.c_int.in_dll(_lib, "blas_num_threads")
+    except ValueError:
+        _pool_size = None
+    _available = _get_threads is not None and _get_config is not None and _pool_size is not None
+if _available:
+    _get_threads.restype = ctypes.c_int
+    _get_config.restype = ctypes.c_char_p
+    _available = (_get_config() or b"").startswith(b"OpenBLAS 0.3.")
+    _c_run = _lib.blas_level1_thread
+    _c_run.restype = ctypes.c_int
+    _c_run.argtypes = [ctypes.c_int] + [ctypes.c_int64] * 11 + [ctypes.c_int]
+    _run_external = types.ExternalFunction("blas_level1_thread", _RUN_SIG)
+
+
+def run_rows(fn, ctx, rows, nth):
+    """Call worker ``fn`` (a cfunc address) on ``nth`` ranges of ``rows`` rows; ``ctx`` (int64)
+    is its context array. Plain-Python version; the compiled one is the overload below."""
+    addr = ctx.ctypes.data                                 # alpha: any readable double (unused)
+    _c_run(_MODE, rows, 0, 0, addr, 0, 1, 0, 1, addr, 0, fn, nth)
+
+
+@overload(run_rows)
+def _run_rows_impl(fn, ctx, rows, nth):
+    if not _available:
+        return lambda fn, ctx, rows, nth: None             # never reached: threads_for gave 1
+
+    def impl(fn, ctx, rows, nth):
+        addr = ctx.ctypes.data
+        _run_external(np.int32(_MODE), rows, 0, 0, addr, 0, 1, 0, 1, addr, 0, fn, np.int32(nth))
+
+    return impl
+
+
+_state = {"shift": None, "tested": False}
+_lock = threading.Lock()
+
+
+def _self_test() -> int | None:
+    """Two ranges of two rows on two threads: the shift of ``a``, or None if anything is off."""
+    from rnnkit.kernels.fast import _pool_probe
+
+    rec = np.zeros(8, np.int64)
+    run_rows(_pool_probe.probe.address, rec, 2, 2)
+    (m0, a0, tid0), (m1, a1, tid1) = rec[1:4], rec[4:7]
+    if m0 != 1 or m1 != 1 or a0 != 0 or a1 <= 0 or a1 & (a1 - 1) or tid0 == tid1:
+        return None
+    shift = int(a1).bit_length() - 1
+    return shift if shift <= 6 else None
+
+
+def shift() -> int:
+    """The shift of ``a`` that gives a worker its first row (valid once threads_for > 1)."""
+    return _state["shift"]
+
+
+def threads_for(rows: int, cells: int) -> int:
+    """How many threads a row-parallel pass over ``rows`` rows (``cells`` elements) should use."""
+    if not _available or config.DISABLE_JIT or os.environ.get("RNNKIT_POOL", "1") == "0":
+        return 1
+    n = min(int(_get_threads()), int(_pool_size.value), rows, cells // MIN_CELLS_PER_THREAD)
+    if n < 2:
+        return 1
+    if not _state["tested"]:
+        with _lock:
+            if not _state["tested"]:
+                _state["shift"] = _self_test()
+                _state["tested"] = True
+    return n if _state["shift"] is not None else 1
