@@ -1,8 +1,9 @@
-"""Row-parallel step passes on OpenBLAS's threads (rnnkit.kernels.fast._pool).
+"""Row-split sequences on OpenBLAS's threads (rnnkit.kernels.fast._pool) and the packed
+product they use (rnnkit.kernels.fast._gemm).
 
-The parallel LSTM kernels give the same bits as the serial ones (the rows of a step are
-split, the arithmetic per element is the same code) and equal the NumPy reference, with
-lengths, both directions and a projection; the pool respects OpenBLAS's thread limit.
+The row-split LSTM kernels equal the float64 NumPy reference as closely as the serial
+float32 kernels do, with lengths, both directions and a projection, forward and backward;
+the packed product equals NumPy's; the pool respects OpenBLAS's thread limit.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from rnnkit.kernels import lstm_ref
 
 fast = pytest.importorskip("rnnkit.kernels.fast")
 from rnnkit.kernels.fast import _pool, lstm  # noqa: E402
+from rnnkit.kernels.fast._gemm import gemm_packed, pack  # noqa: E402
 
 # (T, B, H): B * H at least 2 * MIN_CELLS_PER_THREAD so that two threads are used;
 # odd batch sizes give ranges of different sizes
@@ -26,55 +28,83 @@ needs_pool = pytest.mark.skipif(not POOL, reason="OpenBLAS pool with two threads
 
 def _run(monkeypatch, use_pool, args, d_args):
     monkeypatch.setenv("RNNKIT_POOL", "1" if use_pool else "0")
-    out, h, c, cache = lstm.lstm_forward(*args)
-    grads = lstm.lstm_backward(*d_args, args[1], args[2], cache)
+    f32 = [None if a is None or isinstance(a, (bool, np.bool_)) or a.dtype.kind == "i" else a.astype(np.float32)
+           for a in args[:5]]
+    bias = args[8].astype(np.float32)
+    out, h, c, cache = lstm.lstm_forward(*f32, args[5], args[6], args[7], bias)
+    d32 = [a.astype(np.float32) for a in d_args]
+    grads = lstm.lstm_backward(*d32, f32[1], f32[2], cache)
     return [out, h, c, *cache[:4], *(g for g in grads if g is not None)]
+
+
+def _reference(args, d_args):
+    x_proj, W_hh, W_hr, h0, c0, lens, reverse, keep, bias = args
+    out, h, c, cache = lstm_ref.lstm_forward(x_proj + bias, W_hh, W_hr, h0, c0, lens, reverse, True)
+    T, B, _ = x_proj.shape
+    gates = cache[2].reshape(T, B, 4, -1)
+    grads = lstm_ref.lstm_backward(*d_args, W_hh, W_hr, cache)
+    return [out, h, c, cache[0], cache[1], gates, cache[3], *(g for g in grads if g is not None)]
+
+
+def _worst_error(got, want):
+    """Largest |got - want| of each array, relative to the array's largest |want|."""
+    return [float(np.abs(g - w).max() / max(np.abs(w).max(), 1e-30)) for g, w in zip(got, want)]
 
 
 @needs_pool
 @pytest.mark.parametrize("shape,lengths,reverse,proj", list(itertools.product(SHAPES, (False, True), (False, True),
                                                                                 (False, True))))
-def test_pool_equals_serial_bitwise_and_reference(monkeypatch, shape, lengths, reverse, proj):
+def test_row_split_lstm_equals_reference(monkeypatch, shape, lengths, reverse, proj):
     T, B, H = shape
     assert _pool.threads_for(B, B * H) > 1
     rng = np.random.default_rng(abs(hash((shape, lengths, reverse, proj))) % 2**32)
-    f32 = np.float32
     P = max(1, H // 3) if proj else H
-    x_proj = rng.standard_normal((T, B, 4 * H)).astype(f32)
-    W_hh = (rng.standard_normal((4 * H, P)) / np.sqrt(P)).astype(f32)
-    W_hr = (rng.standard_normal((P, H)) / np.sqrt(H)).astype(f32) if proj else None
-    bias = rng.standard_normal(4 * H).astype(f32)
-    h0, c0 = rng.standard_normal((B, P)).astype(f32), rng.standard_normal((B, H)).astype(f32)
+    x_proj = rng.standard_normal((T, B, 4 * H))
+    W_hh = rng.standard_normal((4 * H, P)) / np.sqrt(P)
+    W_hr = rng.standard_normal((P, H)) / np.sqrt(H) if proj else None
+    bias = rng.standard_normal(4 * H)
+    h0, c0 = rng.standard_normal((B, P)), rng.standard_normal((B, H))
     lens = np.sort(rng.integers(1, T + 1, B))[::-1].copy() if lengths else None
-    d_out = rng.standard_normal((T, B, P)).astype(f32)
-    dh_n, dc_n = rng.standard_normal((B, P)).astype(f32), rng.standard_normal((B, H)).astype(f32)
+    d_args = (rng.standard_normal((T, B, P)), rng.standard_normal((B, P)), rng.standard_normal((B, H)))
     args = (x_proj, W_hh, W_hr, h0, c0, lens, reverse, True, bias)
-    serial = _run(monkeypatch, False, args, (d_out, dh_n, dc_n))
-    parallel = _run(monkeypatch, True, args, (d_out, dh_n, dc_n))
-    assert len(serial) == len(parallel)
-    for a, b in zip(serial, parallel):
-        np.testing.assert_array_equal(a, b)
-    want = lstm_ref.lstm_forward(x_proj + bias, W_hh, W_hr, h0, c0, lens, reverse, True)
-    for a, b in zip(want[:3], parallel[:3]):
-        np.testing.assert_allclose(b, a, rtol=2e-5, atol=2e-5)
-    want_grads = lstm_ref.lstm_backward(d_out, dh_n, dc_n, W_hh, W_hr, want[3])
-    for a, b in zip((g for g in want_grads if g is not None), parallel[7:]):
-        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-4 * max(1.0, float(np.abs(a).max())))
+    want = _reference(args, d_args)                           # float64
+    serial = _run(monkeypatch, False, args, d_args)
+    split = _run(monkeypatch, True, args, d_args)
+    assert len(want) == len(serial) == len(split)
+    err_split, err_serial = _worst_error(split, want), _worst_error(serial, want)
+    for e_split, e_serial in zip(err_split, err_serial):
+        assert e_split <= 1e-5, (err_split, err_serial)
+        assert e_split <= 4 * e_serial + 1e-6, (err_split, err_serial)
+    if lengths:                                               # steps past a row's length: exactly zero
+        for b in range(B):
+            assert not split[0][lens[b]:, b].any()
 
 
 @needs_pool
-def test_pool_inference_without_cache_equals_serial(monkeypatch):
+def test_row_split_inference_without_cache_equals_cached(monkeypatch):
+    monkeypatch.setenv("RNNKIT_POOL", "1")
     rng = np.random.default_rng(5)
     T, B, H = 6, 17, 48
     x_proj = rng.standard_normal((T, B, 4 * H)).astype(np.float32)
     W_hh = (rng.standard_normal((4 * H, H)) / 7).astype(np.float32)
     h0 = np.zeros((B, H), np.float32)
-    res = []
-    for use in ("0", "1"):
-        monkeypatch.setenv("RNNKIT_POOL", use)
-        res.append(lstm.lstm_forward(x_proj, W_hh, None, h0, h0, None, False, False, None)[:3])
-    for a, b in zip(*res):
+    kept = lstm.lstm_forward(x_proj, W_hh, None, h0, h0, None, False, True, None)[:3]
+    not_kept = lstm.lstm_forward(x_proj, W_hh, None, h0, h0, None, False, False, None)[:3]
+    for a, b in zip(kept, not_kept):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("M,K,N", [(1, 1, 1), (1, 3, 5), (6, 5, 16), (7, 13, 40), (13, 64, 256), (33, 100, 70),
+                                   (64, 256, 1024), (5, 17, 33)])
+def test_packed_product_equals_numpy(M, K, N):
+    rng = np.random.default_rng(M * 1000 + K * 10 + N)
+    A = rng.standard_normal((M, K + 3)).astype(np.float32)[:, 2:K + 2]       # a row stride != K
+    W = rng.standard_normal((K, N)).astype(np.float32)
+    C = np.full((M, N + 5), 7.0, np.float32)
+    gemm_packed(A, pack(W), C, N, np.empty((6, 16), np.float32))
+    want = A.astype(np.float64) @ W.astype(np.float64)
+    np.testing.assert_allclose(C[:, :N], want, rtol=1e-5, atol=1e-5 * np.sqrt(K))
+    assert (C[:, N:] == 7.0).all()                            # nothing written past column N
 
 
 def test_threads_for_small_work_and_switch(monkeypatch):

@@ -1,11 +1,11 @@
-"""Row-parallel passes on NumPy's own OpenBLAS threads.
+"""Work split by batch rows, run on NumPy's own OpenBLAS threads.
 
-A recurrence step is a BLAS product followed by an elementwise pass over the batch rows
-(the gate activations). OpenBLAS already runs the product on every core; this module runs
-the elementwise pass there too, on the *same* threads, through OpenBLAS's exported
-``blas_level1_thread``: it splits ``rows`` into ``nth`` contiguous ranges and calls a C
-function once per range, the first range in the calling thread and the others in
-OpenBLAS's pool threads, and returns when all are done::
+The rows of a batch are independent sequences, so a recurrence can be split by rows over
+the cores with no synchronisation until the end. This module runs such work on the
+threads OpenBLAS already has, through OpenBLAS's exported ``blas_level1_thread``: it splits
+``rows`` into ``nth`` contiguous ranges and calls a C function once per range, the first
+range in the calling thread and the others in OpenBLAS's pool threads, and returns when all
+are done::
 
     fn(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb)     m: rows in this range
                                                        a: (first row) << SHIFT
@@ -22,7 +22,7 @@ back into a pointer for ``numba.carray``). Context slots 0-2 are shared by every
 ``[0]`` the shift of ``a`` (found by the self-test), ``[1]`` the time step, ``[2]`` the
 cache step; a kernel writes ``[1]``, ``[2]`` before each dispatch.
 
-``threads_for(rows, cells)`` says how many threads a pass should use: 1 (run the pass
+``threads_for(rows, cells)`` says how many threads a split should use: 1 (run the pass
 serially, in the caller) unless NumPy's OpenBLAS exports the function, its pool has two or
 more threads, OpenBLAS is allowed more than one thread (``threadpoolctl``,
 ``OPENBLAS_NUM_THREADS``), compiled code is on, and a one-time self-test (two ranges, two

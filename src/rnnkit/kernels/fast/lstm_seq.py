@@ -1,0 +1,87 @@
+"""A whole LSTM sequence on a range of batch rows ``[r0, r1)``, for one worker of ``_pool``.
+
+The rows of different sequences never interact, so each of the ``_pool`` threads runs the
+complete time loop on its own rows, with no synchronisation between threads until the end.
+The per-step products use ``_gemm.gemm_packed`` on weights packed once per call (a worker
+must not call BLAS), and the elementwise work is ``lstm_rows`` (the code of the serial
+kernels), so each row's result is the serial kernel's up to the order of the sums inside
+the products.
+
+Forward, per step (rows r0..r1 only)::
+
+    a = h_{t-1} @ W_hh.T ; gates, c_t, m_t (lstm_rows.gate_rows) ; h_t = m_t (@ W_hr.T)
+
+Backward, per step::
+
+    g_h = d_out_t + dh (; dm = g_h @ W_hr) ; dc, da (lstm_rows.grad_rows) ; dh = da @ W_hh
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnkit.kernels.fast._gemm import gemm_packed
+from rnnkit.kernels.fast._jit import kernel
+from rnnkit.kernels.fast.lstm_rows import gate_rows, grad_rows
+
+
+@kernel
+def forward_rows(r0, r1, x4, bias4, Wp, Wrp, has_proj, h, c, lens, reverse, keep, out, h_prev_all, c_prev_all,
+                 gates_all, g4_all, tanh_c_all, m_all, m, hp, c_new):
+    """Arrays as in ``lstm._forward_loop``; Wp = pack(W_hh.T), Wrp = pack(W_hr.T)."""
+    T, B, _, H = x4.shape
+    P = h.shape[1]
+    tmp = np.empty((6, 16), np.float32)
+    has_len = lens.shape[0] > 0
+    for k in range(T):
+        t = T - 1 - k if reverse else k
+        tk = t if keep else 0
+        if keep:
+            h_prev_all[t, r0:r1] = h[r0:r1]
+            c_prev_all[t, r0:r1] = c[r0:r1]
+        gemm_packed(h[r0:r1], Wp, gates_all[tk, r0:r1], 4 * H, tmp)          # (rows, 4H)
+        gate_rows(r0, r1, t, x4[t], bias4, g4_all[tk], c, c_new, tanh_c_all[tk], m, lens, not has_proj, out[t], h)
+        if has_proj:
+            gemm_packed(m[r0:r1], Wrp, hp[r0:r1], P, tmp)                    # (rows, P)
+            if keep:
+                m_all[t, r0:r1] = m[r0:r1]
+            for b in range(r0, r1):
+                if has_len and t >= lens[b]:
+                    for p in range(P):
+                        out[t, b, p] = 0.0
+                else:
+                    for p in range(P):
+                        out[t, b, p] = hp[b, p]
+                        h[b, p] = hp[b, p]
+
+
+@kernel
+def backward_rows(r0, r1, d_out, dh, dc, Wbp, Wrbp, has_proj, c_prev_all, g4_all, tanh_c_all, lens, reverse,
+                  d_x_proj, d4, dh_out_all, gh, dm, dct, dh_new):
+    """Arrays as in ``lstm._backward_loop``; Wbp = pack(W_hh), Wrbp = pack(W_hr)."""
+    T, B, _, H = d4.shape
+    P = dh.shape[1]
+    tmp = np.empty((6, 16), np.float32)
+    has_len = lens.shape[0] > 0
+    for k in range(T):
+        t = k if reverse else T - 1 - k
+        if has_proj:
+            for b in range(r0, r1):
+                if has_len and t >= lens[b]:
+                    for p in range(P):
+                        gh[b, p] = 0.0
+                else:
+                    for p in range(P):
+                        gh[b, p] = d_out[t, b, p] + dh[b, p]
+            dh_out_all[t, r0:r1] = gh[r0:r1]
+            gemm_packed(gh[r0:r1], Wrbp, dm[r0:r1], H, tmp)                  # (rows, H) = g_h @ W_hr
+            dmv = dm
+        else:
+            dmv = gh
+        grad_rows(r0, r1, t, d_out[t], dh, not has_proj, gh, dmv, dc, dct, g4_all[t], c_prev_all[t],
+                  tanh_c_all[t], d4[t], lens)
+        gemm_packed(d_x_proj[t, r0:r1], Wbp, dh_new[r0:r1], P, tmp)          # (rows, P) = da @ W_hh
+        for b in range(r0, r1):
+            if not (has_len and t >= lens[b]):
+                for p in range(P):
+                    dh[b, p] = dh_new[b, p]
