@@ -23,6 +23,7 @@ def describe(torch_module=None) -> dict:
     import numpy as np
 
     from rnnkit.kernels.fast._blas import BLAS_LIBRARY
+    from rnnkit.kernels.fast._pool import threads_for
 
     info = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -35,6 +36,7 @@ def describe(torch_module=None) -> dict:
         "torch": getattr(torch_module, "__version__", None),
         "torch_threads": torch_module.get_num_threads() if torch_module is not None else None,
         "rnnkit_blas": BLAS_LIBRARY,
+        "rnnkit_row_split_threads": threads_for(64, 64 * 512),
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
         "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE"),
         "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,

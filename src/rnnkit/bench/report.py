@@ -58,7 +58,8 @@ def markdown(results: dict) -> str:
         "# rnnkit benchmark results",
         "",
         f"Date: {m['date']}. CPU: {m['cpu']} ({m['cores']} cores). numpy {m['numpy']}, numba {m['numba']}, "
-        f"torch {m['torch']} ({m['torch_threads']} threads). rnnkit BLAS: `{m['rnnkit_blas']}`. "
+        f"torch {m['torch']} ({m['torch_threads']} threads). rnnkit BLAS: `{m['rnnkit_blas']}`; "
+        f"float32 sequences split by batch rows over {m.get('rnnkit_row_split_threads', 1)} thread(s). "
         f"OPENBLAS_CORETYPE={m['OPENBLAS_CORETYPE']}, OPENBLAS_L2_SIZE={m['OPENBLAS_L2_SIZE']}. "
         f"Load average at start: {m['load_average']}.",
         "",
