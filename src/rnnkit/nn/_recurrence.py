@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnkit.kernels import _workspace as workspace
 from rnnkit.nn.module import Parameter
 
 GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
@@ -51,7 +52,8 @@ def forward_direction(kern, mode, opts, x, p: DirectionParams, state0, lengths, 
     T, B, I = x.shape
     GH = p.w_ih.data.shape[0]
     H = GH // GATES[mode]
-    x_proj = (x.reshape(T * B, I) @ p.w_ih.data.T).reshape(T, B, GH)   # (T, B, G*H)
+    x_proj = workspace.empty((T, B, GH), x.dtype)                      # (T, B, G*H)
+    np.matmul(x.reshape(T * B, I), p.w_ih.data.T, out=x_proj.reshape(T * B, GH))
     bias = _bias_for_projection(mode, p, H)
     if bias is not None and mode != "LSTM":                # the LSTM kernels add it in their gate pass
         x_proj += bias
@@ -106,5 +108,6 @@ def backward_direction(kern, mode, d_out, d_state_n, p: DirectionParams, cache):
             db = db.copy()
             db[2 * H:] = db_hn
         p.b_hh.accumulate(db)
-    dx = (dxp @ p.w_ih.data).reshape(T, B, I)               # (T, B, I)
+    dx = workspace.empty((T, B, I), x.dtype)                # (T, B, I)
+    np.matmul(dxp, p.w_ih.data, out=dx.reshape(T * B, I))
     return dx, d_state0

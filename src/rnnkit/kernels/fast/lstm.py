@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnkit.kernels import _workspace as workspace
 from rnnkit.kernels.fast import _pool
 from rnnkit.kernels.fast._blas import mm_nn, mm_nt
 from rnnkit.kernels.fast._gemm import PANEL, pack
@@ -141,13 +142,13 @@ def lstm_forward(x_proj, W_hh, W_hr, h0, c0, lengths, reverse, keep, bias=None):
     W_hr_a = np.ascontiguousarray(W_hr, dtype=dt) if has_proj else np.zeros((P, H), dt)
     h = np.array(h0, dtype=dt, copy=True, order="C")          # (B, P), becomes h_n
     c = np.array(c0, dtype=dt, copy=True, order="C")          # (B, H), becomes c_n
-    out = np.empty((T, B, P), dt)
+    out = workspace.empty((T, B, P), dt)
     Tk = T if keep else 1                                     # one scratch step when not keeping
-    h_prev_all = np.empty((Tk, B, P), dt)
-    c_prev_all = np.empty((Tk, B, H), dt)
-    gates_all = np.empty((Tk, B, G4), dt)                     # activated i, f, g, o
-    tanh_c_all = np.empty((Tk, B, H), dt)
-    m_all = np.empty((Tk if has_proj else 1, B, H), dt)
+    h_prev_all = workspace.empty((Tk, B, P), dt)
+    c_prev_all = workspace.empty((Tk, B, H), dt)
+    gates_all = workspace.empty((Tk, B, G4), dt)              # activated i, f, g, o
+    tanh_c_all = workspace.empty((Tk, B, H), dt)
+    m_all = workspace.empty((Tk if has_proj else 1, B, H), dt)
     lens = NO_LENGTHS if lengths is None else np.ascontiguousarray(lengths, dtype=np.int64)
     x4, bias4, g4_all = x_proj.reshape(T, B, 4, H), bias.reshape(4, H), gates_all.reshape(Tk, B, 4, H)
     m, c_new, hp = np.empty((B, H), dt), np.empty((B, H), dt), np.empty((B, P), dt)
@@ -184,8 +185,8 @@ def lstm_backward(d_out, dh_n, dc_n, W_hh, W_hr, cache):
     dc = np.zeros((B, H), dt) if dc_n is None else np.array(dc_n, dtype=dt, copy=True, order="C")
     W_hh = np.ascontiguousarray(W_hh, dtype=dt)
     W_hr_a = np.ascontiguousarray(W_hr, dtype=dt) if has_proj else np.zeros((P, H), dt)
-    d_x_proj = np.empty((T, B, 4 * H), dt)
-    dh_out_all = np.empty((T if has_proj else 1, B, P), dt)
+    d_x_proj = workspace.empty((T, B, 4 * H), dt)
+    dh_out_all = workspace.empty((T if has_proj else 1, B, P), dt)
     lens = NO_LENGTHS if lengths is None else np.ascontiguousarray(lengths, dtype=np.int64)
     d4 = d_x_proj.reshape(T, B, 4, H)
     gh, dm, dct, dh_new = np.empty((B, P), dt), np.empty((B, H), dt), np.empty((B, H), dt), np.empty((B, P), dt)
