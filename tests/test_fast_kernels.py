@@ -177,6 +177,46 @@ def test_simd_math_accuracy():
         out = np.empty_like(special)
         apply(special, out, which)
         np.testing.assert_allclose(out, want, atol=1e-30, err_msg=f"function {which} on nan/inf")
+    out = np.empty_like(special)
+    apply(special, out, 0)
+    assert np.isnan(out[0]) and out[2] == 0.0 and np.isfinite(out[1]) and out[1] > 3.4e38, f"exp on nan/inf: {out}"
+
+
+def test_simd_math_tails():
+    """float32 exp/sigmoid down to subnormal results, exp up to FLT_MAX, tanh near its clamp
+    (|x| ~ 9) and for tiny x, plus a dense random sample; the same ulp bounds as above."""
+    from rnnkit.kernels.fast._jit import kernel
+    from rnnkit.kernels.fast._vmath import exp, sigmoid, tanh
+
+    @kernel
+    def apply(x, out, which):
+        for k in range(x.shape[0]):
+            out[k] = exp(x[k]) if which == 0 else (sigmoid(x[k]) if which == 1 else tanh(x[k]))
+
+    rng = np.random.default_rng(0)
+    tiny = np.logspace(-44, -2, 2001)
+    samples = {
+        0: [np.linspace(-104, -80, 100001), np.linspace(80, 88.72283, 100001), rng.uniform(-104, 88.72283, 200000)],
+        1: [np.linspace(-104, -60, 100001), rng.uniform(-30, 30, 200000), tiny, -tiny],
+        2: [np.linspace(8.5, 9.5, 100001), np.linspace(-9.5, -8.5, 100001), rng.uniform(-9.5, 9.5, 200000),
+            tiny, -tiny],
+    }
+    for which, parts in samples.items():
+        x = np.concatenate(parts).astype(np.float32)
+        x = x[x <= np.float32(88.72283)] if which == 0 else x
+        x64 = x.astype(np.float64)
+        ref = (np.exp(x64), 1 / (1 + np.exp(-x64)), np.tanh(x64))[which]
+        out = np.empty_like(x)
+        apply(x, out, which)
+        ulp = np.spacing(np.abs(ref).astype(np.float32)).astype(np.float64)
+        err = np.abs(out - ref) / ulp
+        assert err.max() <= (2.0, 3.0, 3.0)[which], f"function {which}: {err.max():.2f} ulp at x={x[err.argmax()]}"
+    big = np.array([9.1, 20.0, 1e30, -9.1, -20.0, -1e30], np.float32)
+    out = np.empty_like(big)
+    apply(big, out, 2)
+    np.testing.assert_array_equal(out, [1, 1, 1, -1, -1, -1])
+    apply(big, out, 1)
+    assert (out[1:3] == 1).all() and (out[3:5] > 0).all() and out[5] == 0, f"sigmoid at +-9.1, +-20, +-1e30: {out}"
 
 
 @pytest.mark.parametrize("mode", ["RNN", "GRU", "GRU_before", "LSTM"])
