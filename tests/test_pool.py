@@ -124,3 +124,32 @@ def test_threads_for_respects_openblas_thread_limit():
     finally:
         set_threads(before)
     assert _pool.threads_for(64, 64 * 512) == min(before, int(_pool._pool_size.value), 64)
+
+
+@pytest.mark.parametrize("use_pool", ["0", "1"])
+@pytest.mark.parametrize("lengths,reverse,proj", [(False, False, False), (True, True, False), (True, False, True)])
+def test_input_projection_inside_the_kernel_equals_reference(monkeypatch, use_pool, lengths, reverse, proj):
+    """``lstm_forward(None, ..., x=x, W_ih=W_ih)`` (the layer's call) equals the reference
+    given x_proj = x @ W_ih.T, on the row-split path (projection in the step products) and
+    on the serial path."""
+    if use_pool == "1" and not POOL:
+        pytest.skip("OpenBLAS pool with two threads not available here")
+    monkeypatch.setenv("RNNKIT_POOL", use_pool)
+    rng = np.random.default_rng(11)
+    T, B, I, H = 5, 19, 24, 40
+    P = 13 if proj else H
+    x = rng.standard_normal((T, B, I))
+    W_ih = rng.standard_normal((4 * H, I)) / np.sqrt(I)
+    W_hh = rng.standard_normal((4 * H, P)) / np.sqrt(P)
+    W_hr = rng.standard_normal((P, H)) / np.sqrt(H) if proj else None
+    bias = rng.standard_normal(4 * H)
+    h0, c0 = rng.standard_normal((B, P)), rng.standard_normal((B, H))
+    lens = np.sort(rng.integers(1, T + 1, B))[::-1].copy() if lengths else None
+    want = lstm_ref.lstm_forward(x @ W_ih.T + bias, W_hh, W_hr, h0, c0, lens, reverse, True)
+    f32 = [None if a is None else a.astype(np.float32) for a in (W_hh, W_hr, h0, c0, bias, x, W_ih)]
+    got = lstm.lstm_forward(None, f32[0], f32[1], f32[2], f32[3], lens, reverse, True, f32[4], x=f32[5],
+                            W_ih=f32[6])
+    assert (_pool.threads_for(B, B * H) > 1) == (use_pool == "1")
+    for g, w in zip(got[:3], want[:3]):
+        np.testing.assert_allclose(g, w, rtol=0, atol=1e-5 * max(1.0, float(np.abs(w).max())))
+    np.testing.assert_allclose(got[3][2], want[3][2].reshape(T, B, 4, H), rtol=0, atol=1e-5)

@@ -27,13 +27,16 @@ import numpy as np
 from rnnkit.kernels._common import blend, sigmoid, step_mask, time_order
 
 
-def lstm_forward(x_proj, W_hh, W_hr, h0, c0, lengths, reverse, keep, bias=None):
+def lstm_forward(x_proj, W_hh, W_hr, h0, c0, lengths, reverse, keep, bias=None, x=None, W_ih=None):
     """Run the recurrence.
 
     x_proj (T, B, 4H), W_hh (4H, P), W_hr (P, H) or None, h0 (B, P), c0 (B, H),
     bias (4H,) or None: added to x_proj first (the layer passes b_ih + b_hh here).
+    ``x_proj=None``: x (T, B, I) and W_ih (4H, I) are given and x_proj = x @ W_ih.T.
     Returns ``out (T, B, P), h_n (B, P), c_n (B, H), cache``.
     """
+    if x_proj is None:
+        x_proj = x @ W_ih.T                                 # (T, B, 4H)
     if bias is not None:
         x_proj = x_proj + bias                              # (T, B, 4H)
     T, B, G4 = x_proj.shape

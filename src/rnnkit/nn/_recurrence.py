@@ -5,8 +5,9 @@ This is the glue between a layer's :class:`Parameter` objects and the plain-arra
     x_proj = x @ W_ih.T + b_ih (+ b_hh folded in where the cell allows)   # (T, B, G*H), one GEMM
     out, state_n, cache = kernel_forward(x_proj, W_hh, ..., state0, lengths, reverse)
 
-The LSTM kernels take the bias as an argument and add it in their gate pass (one pass over
-x_proj less).
+The LSTM kernels take ``x``, ``W_ih`` and the bias instead of x_proj: their row-split path
+(float32, several threads) does the input projection inside its step products and never
+writes the (T, B, 4H) array; the serial path computes it first.
     d_x_proj, d_state0, dW_hh, ... = kernel_backward(d_out, d_state_n, ..., cache)
     dW_ih = d_x_proj.T @ x ;  db_ih = sum d_x_proj ;  dx = d_x_proj @ W_ih   # GEMMs
 
@@ -52,10 +53,16 @@ def forward_direction(kern, mode, opts, x, p: DirectionParams, state0, lengths, 
     T, B, I = x.shape
     GH = p.w_ih.data.shape[0]
     H = GH // GATES[mode]
+    bias = _bias_for_projection(mode, p, H)
+    if mode == "LSTM":                        # the LSTM kernels take x and W_ih (and add the bias) themselves
+        w_hr = p.w_hr.data if p.w_hr is not None else None
+        out, h_n, c_n, kc = kern.lstm_forward(
+            None, p.w_hh.data, w_hr, state0[0], state0[1], lengths, reverse, keep, bias, x=x, W_ih=p.w_ih.data
+        )
+        return out, (h_n, c_n), ((x, kc) if keep else None)
     x_proj = workspace.empty((T, B, GH), x.dtype)                      # (T, B, G*H)
     np.matmul(x.reshape(T * B, I), p.w_ih.data.T, out=x_proj.reshape(T * B, GH))
-    bias = _bias_for_projection(mode, p, H)
-    if bias is not None and mode != "LSTM":                # the LSTM kernels add it in their gate pass
+    if bias is not None:
         x_proj += bias
     if mode == "RNN":
         out, h_n, kc = kern.rnn_forward(
@@ -68,12 +75,6 @@ def forward_direction(kern, mode, opts, x, p: DirectionParams, state0, lengths, 
             x_proj, p.w_hh.data, b_hn, state0[0], lengths, reverse, opts["reset_after"], keep
         )
         state_n = (h_n,)
-    else:
-        w_hr = p.w_hr.data if p.w_hr is not None else None
-        out, h_n, c_n, kc = kern.lstm_forward(
-            x_proj, p.w_hh.data, w_hr, state0[0], state0[1], lengths, reverse, keep, bias
-        )
-        state_n = (h_n, c_n)
     cache = (x, kc) if keep else None
     return out, state_n, cache
 

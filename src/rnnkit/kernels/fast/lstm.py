@@ -59,7 +59,8 @@ def _forward_loop(x4, bias4, W_hh, W_hr, has_proj, h, c, lens, reverse, keep, ou
             h_prev_all[t] = h
             c_prev_all[t] = c
         mm_nt(h, W_hh, gates_all[tk], zero)                   # (B, 4H) = h_{t-1} @ W_hh.T
-        gate_rows(0, B, t, x4[t], bias4, g4_all[tk], c, c_new, tanh_c_all[tk], m, lens, not has_proj, out[t], h)
+        gate_rows(0, B, t, x4[t], True, bias4, g4_all[tk], c, c_new, tanh_c_all[tk], m, lens, not has_proj, out[t],
+                  h)
         if has_proj:
             mm_nt(m, W_hr, hp, zero)                          # (B, P) = m_t @ W_hr.T
             if keep:
@@ -127,15 +128,29 @@ def _pool_threads(dt, B, H):
     return _pool.threads_for(B, B * H) if dt == np.float32 else 1
 
 
-def lstm_forward(x_proj, W_hh, W_hr, h0, c0, lengths, reverse, keep, bias=None):
+def lstm_forward(x_proj, W_hh, W_hr, h0, c0, lengths, reverse, keep, bias=None, x=None, W_ih=None):
     """See :func:`rnnkit.kernels.lstm_ref.lstm_forward`. The cache is the reference's
     tuple, except that the gates are stored as ``(T, B, 4, H)``. ``bias`` (4H,) or None is
-    added to ``x_proj`` inside the kernel."""
-    x_proj = np.ascontiguousarray(x_proj)
-    dt = x_proj.dtype
-    T, B, G4 = x_proj.shape
+    added to ``x_proj`` inside the kernel. With ``x_proj=None``, ``x`` (T, B, I) and ``W_ih``
+    (4H, I) are given instead: the row-split path then does the input projection inside its
+    step products (no (T, B, 4H) array is written), the serial path computes x_proj first."""
+    fused = x_proj is None
+    if fused:
+        x = np.ascontiguousarray(x)
+        dt = x.dtype
+        T, B, _ = x.shape
+        G4 = W_ih.shape[0]
+    else:
+        x_proj = np.ascontiguousarray(x_proj)
+        dt = x_proj.dtype
+        T, B, G4 = x_proj.shape
     H = G4 // 4
     P = h0.shape[1]
+    nth = _pool_threads(dt, B, H)
+    if fused and nth == 1:
+        x_proj = workspace.empty((T, B, G4), dt)
+        np.matmul(x.reshape(T * B, -1), np.asarray(W_ih, dtype=dt).T, out=x_proj.reshape(T * B, G4))
+        fused = False
     has_proj = W_hr is not None
     W_hh = np.ascontiguousarray(W_hh, dtype=dt)
     bias = np.zeros(G4, dt) if bias is None else np.ascontiguousarray(bias, dtype=dt)
@@ -150,18 +165,24 @@ def lstm_forward(x_proj, W_hh, W_hr, h0, c0, lengths, reverse, keep, bias=None):
     tanh_c_all = workspace.empty((Tk, B, H), dt)
     m_all = workspace.empty((Tk if has_proj else 1, B, H), dt)
     lens = NO_LENGTHS if lengths is None else np.ascontiguousarray(lengths, dtype=np.int64)
-    x4, bias4, g4_all = x_proj.reshape(T, B, 4, H), bias.reshape(4, H), gates_all.reshape(Tk, B, 4, H)
+    g4_all = gates_all.reshape(Tk, B, 4, H)
+    x4 = g4_all if fused else x_proj.reshape(T, B, 4, H)      # (not read when fused)
+    bias4 = bias.reshape(4, H)
     m, c_new, hp = np.empty((B, H), dt), np.empty((B, H), dt), np.empty((B, P), dt)
-    nth = _pool_threads(dt, B, H)
     if nth > 1:                                               # each thread runs all steps of its rows
         from rnnkit.kernels.fast.lstm_workers import forward_worker
 
-        Wp = pack(W_hh.T)                                     # (ceil(4H/16), P, 16)
+        if fused:                                             # (ceil(4H/16), I + P, 16)
+            Wp = pack(np.concatenate([np.asarray(W_ih, dtype=dt), W_hh], axis=1).T)
+            x3 = x
+        else:                                                 # (ceil(4H/16), P, 16)
+            Wp = pack(W_hh.T)
+            x3 = np.zeros((T, B, 0), dt)
         Wrp = pack(W_hr_a.T) if has_proj else np.zeros((1, H, PANEL), dt)
         scalars = (T, B, H, P, Tk, lens.shape[0], bool(reverse), bool(keep), has_proj, Wp.shape[0], Wrp.shape[0],
-                   m_all.shape[0])
+                   m_all.shape[0], x3.shape[2], fused)
         arrays = (x4, bias4, Wp, Wrp, h, c, lens, out, h_prev_all, c_prev_all, g4_all, tanh_c_all, m_all, m, hp,
-                  c_new)
+                  c_new, x3)
         run_rows(forward_worker.address, _context(scalars, arrays), B, nth)
     else:
         _forward_loop(x4, bias4, W_hh, W_hr_a, has_proj, h, c, lens, bool(reverse), bool(keep), out, h_prev_all,

@@ -27,22 +27,27 @@ from rnnkit.kernels.fast._vmath import sigmoid, tanh
 
 
 @kernel
-def gate_rows(r0, r1, t, x4_t, bias4, a4, c, c_new, tanh_c, m, lens, write_h, out_t, h):
-    """x4_t (B, 4, H) x_proj at step t, bias4 (4, H), a4 (B, 4, H) gates (in place),
+def gate_rows(r0, r1, t, x4_t, add_x, bias4, a4, c, c_new, tanh_c, m, lens, write_h, out_t, h):
+    """x4_t (B, 4, H) x_proj at step t (added when ``add_x``; else ``a4`` already holds the
+    input part), bias4 (4, H), a4 (B, 4, H) gates (in place),
     c (B, H) c_{t-1} -> c_t (rows past their length keep it), tanh_c (B, H), m (B, H).
     With ``write_h`` (no projection) also ``out_t`` (B, H) and ``h`` (B, H) <- m
     (``out_t`` zero past the length, ``h`` kept)."""
     H = c.shape[1]
     has_len = lens.shape[0] > 0
     for b in range(r0, r1):
+        if add_x:
+            for q in range(4):
+                for j in range(H):
+                    a4[b, q, j] += x4_t[b, q, j]
         for j in range(H):
-            a4[b, 0, j] = sigmoid(x4_t[b, 0, j] + bias4[0, j] + a4[b, 0, j])    # i
+            a4[b, 0, j] = sigmoid(bias4[0, j] + a4[b, 0, j])    # i
         for j in range(H):
-            a4[b, 1, j] = sigmoid(x4_t[b, 1, j] + bias4[1, j] + a4[b, 1, j])    # f
+            a4[b, 1, j] = sigmoid(bias4[1, j] + a4[b, 1, j])    # f
         for j in range(H):
-            a4[b, 2, j] = tanh(x4_t[b, 2, j] + bias4[2, j] + a4[b, 2, j])       # g
+            a4[b, 2, j] = tanh(bias4[2, j] + a4[b, 2, j])       # g
         for j in range(H):
-            a4[b, 3, j] = sigmoid(x4_t[b, 3, j] + bias4[3, j] + a4[b, 3, j])    # o
+            a4[b, 3, j] = sigmoid(bias4[3, j] + a4[b, 3, j])    # o
         for j in range(H):
             cn = a4[b, 1, j] * c[b, j] + a4[b, 0, j] * a4[b, 2, j]           # c_t = f c + i g
             tc = tanh(cn)

@@ -9,7 +9,8 @@ the products.
 
 Forward, per step (rows r0..r1 only)::
 
-    a = h_{t-1} @ W_hh.T ; gates, c_t, m_t (lstm_rows.gate_rows) ; h_t = m_t (@ W_hr.T)
+    a = [x_t | h_{t-1}] @ [W_ih | W_hh].T  (or h_{t-1} @ W_hh.T + x_proj_t)
+    gates, c_t, m_t (lstm_rows.gate_rows) ; h_t = m_t (@ W_hr.T)
 
 Backward, per step::
 
@@ -20,16 +21,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit.kernels.fast._gemm import gemm_packed
+from rnnkit.kernels.fast._gemm import gemm_packed, gemm_packed2
 from rnnkit.kernels.fast._jit import kernel
 from rnnkit.kernels.fast.lstm_rows import gate_rows, grad_rows
 
 
 @kernel
-def forward_rows(r0, r1, x4, bias4, Wp, Wrp, has_proj, h, c, lens, reverse, keep, out, h_prev_all, c_prev_all,
-                 gates_all, g4_all, tanh_c_all, m_all, m, hp, c_new):
-    """Arrays as in ``lstm._forward_loop``; Wp = pack(W_hh.T), Wrp = pack(W_hr.T)."""
-    T, B, _, H = x4.shape
+def forward_rows(r0, r1, x4, x, fused, bias4, Wp, Wrp, has_proj, h, c, lens, reverse, keep, out, h_prev_all,
+                 c_prev_all, gates_all, g4_all, tanh_c_all, m_all, m, hp, c_new):
+    """Arrays as in ``lstm._forward_loop``; Wrp = pack(W_hr.T). With ``fused`` the input
+    projection is done here, per step: x (T, B, I), Wp = pack([W_ih | W_hh].T) and x4 is not
+    read; else x4 (T, B, 4, H) is x_proj, Wp = pack(W_hh.T) and x is (T, B, 0)."""
+    T = out.shape[0]
+    H = c.shape[1]
     P = h.shape[1]
     tmp = np.empty((6, 16), np.float32)
     has_len = lens.shape[0] > 0
@@ -39,8 +43,9 @@ def forward_rows(r0, r1, x4, bias4, Wp, Wrp, has_proj, h, c, lens, reverse, keep
         if keep:
             h_prev_all[t, r0:r1] = h[r0:r1]
             c_prev_all[t, r0:r1] = c[r0:r1]
-        gemm_packed(h[r0:r1], Wp, gates_all[tk, r0:r1], 4 * H, tmp)          # (rows, 4H)
-        gate_rows(r0, r1, t, x4[t], bias4, g4_all[tk], c, c_new, tanh_c_all[tk], m, lens, not has_proj, out[t], h)
+        gemm_packed2(x[t, r0:r1], h[r0:r1], Wp, gates_all[tk, r0:r1], 4 * H, tmp)   # (rows, 4H)
+        gate_rows(r0, r1, t, x4[t] if not fused else g4_all[tk], not fused, bias4, g4_all[tk], c, c_new,
+                  tanh_c_all[tk], m, lens, not has_proj, out[t], h)
         if has_proj:
             gemm_packed(m[r0:r1], Wrp, hp[r0:r1], P, tmp)                    # (rows, P)
             if keep:

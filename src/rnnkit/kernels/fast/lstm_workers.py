@@ -7,9 +7,11 @@ runs ``lstm_seq`` on its rows ``[r0, r0 + m)``, ``r0 = a >> ctx[0]``. Layout (``
 
     scalars  [1] T  [2] B  [3] H  [4] P  [5] Tk  [6] len(lens)  [7] reverse  [8] keep
              [9] has_proj  [10] panels of the first packed weight  [11] of the second  [12] Tm
-    forward  x4 (T,B,4,H), bias4 (4,H), Wp (n1,P,16), Wrp (n2,H,16), h (B,P), c (B,H),
-             lens (int64), out (T,B,P), h_prev_all (Tk,B,P), c_prev_all (Tk,B,H),
-             g4_all (Tk,B,4,H), tanh_c_all (Tk,B,H), m_all (Tm,B,H), m (B,H), hp (B,P), c_new (B,H)
+             forward only: [13] I (0 unless fused)  [14] fused (input projection done here)
+    forward  x4 (T,B,4,H) (any array when fused: not read), bias4 (4,H), Wp (n1,I+P,16),
+             Wrp (n2,H,16), h (B,P), c (B,H), lens (int64), out (T,B,P), h_prev_all (Tk,B,P),
+             c_prev_all (Tk,B,H), g4_all (Tk,B,4,H), tanh_c_all (Tk,B,H), m_all (Tm,B,H),
+             m (B,H), hp (B,P), c_new (B,H), x (T,B,I)
     backward d_out (T,B,P), dh (B,P), dc (B,H), Wbp (n1,4H,16), Wrbp (n2,P,16),
              c_prev_all (T,B,H), g4_all (T,B,4,H), tanh_c_all (T,B,H), lens (int64),
              d4 (T,B,4,H), dh_out_all (Tm,B,P), gh (B,P), dm (B,H), dct (B,H), dh_new (B,P)
@@ -30,11 +32,11 @@ _OPTS = {"nopython": True, "cache": True, "error_model": "numpy", "fastmath": {"
 def forward_worker(m_rows, n, k, alpha, a, lda, b, ldb, ctx_addr, ldc, sb):
     ctx = carray(ptr_i64(ctx_addr), (CTX_SIZE,))
     T, B, H, P, Tk, n_lens = ctx[1], ctx[2], ctx[3], ctx[4], ctx[5], ctx[6]
-    n1, n2, Tm = ctx[10], ctx[11], ctx[12]
+    n1, n2, Tm, I, fused = ctx[10], ctx[11], ctx[12], ctx[13], ctx[14] != 0
     r0 = a >> ctx[0]
-    x4 = carray(ptr_f32(ctx[16]), (T, B, 4, H))
+    x4 = carray(ptr_f32(ctx[16]), (Tk if fused else T, B, 4, H))
     bias4 = carray(ptr_f32(ctx[17]), (4, H))
-    Wp = carray(ptr_f32(ctx[18]), (n1, P, 16))
+    Wp = carray(ptr_f32(ctx[18]), (n1, I + P, 16))
     Wrp = carray(ptr_f32(ctx[19]), (n2, H, 16))
     h = carray(ptr_f32(ctx[20]), (B, P))
     c = carray(ptr_f32(ctx[21]), (B, H))
@@ -49,8 +51,9 @@ def forward_worker(m_rows, n, k, alpha, a, lda, b, ldb, ctx_addr, ldc, sb):
     m = carray(ptr_f32(ctx[29]), (B, H))
     hp = carray(ptr_f32(ctx[30]), (B, P))
     c_new = carray(ptr_f32(ctx[31]), (B, H))
-    forward_rows(r0, r0 + m_rows, x4, bias4, Wp, Wrp, ctx[9] != 0, h, c, lens, ctx[7] != 0, ctx[8] != 0, out,
-                 h_prev_all, c_prev_all, gates_all, g4_all, tanh_c_all, m_all, m, hp, c_new)
+    x = carray(ptr_f32(ctx[32]), (T, B, I))
+    forward_rows(r0, r0 + m_rows, x4, x, fused, bias4, Wp, Wrp, ctx[9] != 0, h, c, lens, ctx[7] != 0, ctx[8] != 0,
+                 out, h_prev_all, c_prev_all, gates_all, g4_all, tanh_c_all, m_all, m, hp, c_new)
     return 0
 
 
