@@ -153,3 +153,13 @@ def test_input_projection_inside_the_kernel_equals_reference(monkeypatch, use_po
     for g, w in zip(got[:3], want[:3]):
         np.testing.assert_allclose(g, w, rtol=0, atol=1e-5 * max(1.0, float(np.abs(w).max())))
     np.testing.assert_allclose(got[3][2], want[3][2].reshape(T, B, 4, H), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("N,K1,K2", [(1, 1, 0), (37, 5, 3), (64, 16, 48), (50, 7, 0)])
+def test_pack_transposed_equals_pack_of_the_concatenation(N, K1, K2):
+    from rnnkit.kernels.fast._gemm import pack_transposed
+
+    rng = np.random.default_rng(N + K1 + K2)
+    A1 = rng.standard_normal((N, K1)).astype(np.float32)
+    A2 = rng.standard_normal((N, K2)).astype(np.float32)
+    np.testing.assert_array_equal(pack_transposed(A1, A2), pack(np.concatenate([A1, A2], axis=1).T))

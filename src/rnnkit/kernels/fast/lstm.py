@@ -30,7 +30,7 @@ import numpy as np
 from rnnkit.kernels import _workspace as workspace
 from rnnkit.kernels.fast import _pool
 from rnnkit.kernels.fast._blas import mm_nn, mm_nt
-from rnnkit.kernels.fast._gemm import PANEL, pack
+from rnnkit.kernels.fast._gemm import PANEL, pack, pack_transposed
 from rnnkit.kernels.fast._jit import kernel
 from rnnkit.kernels.fast._pool import run_rows
 from rnnkit.kernels.fast.lstm_rows import gate_rows, grad_rows
@@ -173,10 +173,10 @@ def lstm_forward(x_proj, W_hh, W_hr, h0, c0, lengths, reverse, keep, bias=None, 
         from rnnkit.kernels.fast.lstm_workers import forward_worker
 
         if fused:                                             # (ceil(4H/16), I + P, 16)
-            Wp = pack(np.concatenate([np.asarray(W_ih, dtype=dt), W_hh], axis=1).T)
+            Wp = pack_transposed(W_ih, W_hh)
             x3 = x
         else:                                                 # (ceil(4H/16), P, 16)
-            Wp = pack(W_hh.T)
+            Wp = pack_transposed(W_hh, W_hh[:, :0])
             x3 = np.zeros((T, B, 0), dt)
         Wrp = pack(W_hr_a.T) if has_proj else np.zeros((1, H, PANEL), dt)
         scalars = (T, B, H, P, Tk, lens.shape[0], bool(reverse), bool(keep), has_proj, Wp.shape[0], Wrp.shape[0],
