@@ -129,8 +129,9 @@ def test_threads_for_respects_openblas_thread_limit():
 @pytest.mark.parametrize("use_pool", ["0", "1"])
 @pytest.mark.parametrize("lengths,reverse,proj", [(False, False, False), (True, True, False), (True, False, True)])
 def test_input_projection_inside_the_kernel_equals_reference(monkeypatch, use_pool, lengths, reverse, proj):
-    """``lstm_forward(None, ..., x=x, W_ih=W_ih)`` (the layer's call) equals the reference
-    given x_proj = x @ W_ih.T, on the row-split path (projection in the step products) and
+    """``lstm_forward(None, ..., x=x, W_ih=W_ih)`` and ``lstm_backward(..., W_ih=W_ih)`` (the
+    layer's calls) equal the reference given x_proj = x @ W_ih.T (outputs, cache, every
+    gradient, dx and db), on the row-split path (projection, dx and db inside the loop) and
     on the serial path."""
     if use_pool == "1" and not POOL:
         pytest.skip("OpenBLAS pool with two threads not available here")
@@ -153,6 +154,15 @@ def test_input_projection_inside_the_kernel_equals_reference(monkeypatch, use_po
     for g, w in zip(got[:3], want[:3]):
         np.testing.assert_allclose(g, w, rtol=0, atol=1e-5 * max(1.0, float(np.abs(w).max())))
     np.testing.assert_allclose(got[3][2], want[3][2].reshape(T, B, 4, H), rtol=0, atol=1e-5)
+    d_out = rng.standard_normal((T, B, P))
+    want_b = lstm_ref.lstm_backward(d_out, None, None, W_hh, W_hr, want[3], W_ih=W_ih)
+    got_b = lstm.lstm_backward(d_out.astype(np.float32), None, None, f32[0], f32[1], got[3], W_ih=f32[6])
+    assert len(got_b) == len(want_b) == 7
+    for g, w in zip(got_b, want_b):
+        if w is None:
+            assert g is None
+            continue
+        np.testing.assert_allclose(g, w, rtol=0, atol=2e-5 * max(1.0, float(np.abs(w).max())))
 
 
 @pytest.mark.parametrize("N,K1,K2", [(1, 1, 0), (37, 5, 3), (64, 16, 48), (50, 7, 0)])

@@ -11,6 +11,8 @@ writes the (T, B, 4H) array; the serial path computes it first.
     d_x_proj, d_state0, dW_hh, ... = kernel_backward(d_out, d_state_n, ..., cache)
     dW_ih = d_x_proj.T @ x ;  db_ih = sum d_x_proj ;  dx = d_x_proj @ W_ih   # GEMMs
 
+(the LSTM kernels return dx and db themselves: their row-split path computes them per step.)
+
 States are tuples: ``(h,)`` for RNN and GRU, ``(h, c)`` for LSTM.
 """
 
@@ -85,16 +87,17 @@ def backward_direction(kern, mode, d_out, d_state_n, p: DirectionParams, cache):
     T, B, I = x.shape
     GH = p.w_ih.data.shape[0]
     H = GH // GATES[mode]
+    dx = db = None
     if mode == "RNN":
         d_x_proj, dh0, dW_hh = kern.rnn_backward(d_out, d_state_n[0], p.w_hh.data, kc)
         d_state0 = (dh0,)
     elif mode == "GRU":
         d_x_proj, dh0, dW_hh, db_hn = kern.gru_backward(d_out, d_state_n[0], p.w_hh.data, kc)
         d_state0 = (dh0,)
-    else:
+    else:                                     # the LSTM kernels also give dx and db (row-split: in their loop)
         w_hr = p.w_hr.data if p.w_hr is not None else None
-        d_x_proj, dh0, dc0, dW_hh, dW_hr = kern.lstm_backward(
-            d_out, d_state_n[0], d_state_n[1], p.w_hh.data, w_hr, kc
+        d_x_proj, dh0, dc0, dW_hh, dW_hr, dx, db = kern.lstm_backward(
+            d_out, d_state_n[0], d_state_n[1], p.w_hh.data, w_hr, kc, W_ih=p.w_ih.data
         )
         d_state0 = (dh0, dc0)
         if p.w_hr is not None:
@@ -103,12 +106,14 @@ def backward_direction(kern, mode, d_out, d_state_n, p: DirectionParams, cache):
     p.w_ih.accumulate(dxp.T @ x.reshape(T * B, I))          # (G*H, I)
     p.w_hh.accumulate(dW_hh)
     if p.b_ih is not None:
-        db = dxp.sum(axis=0)                                # (G*H,)
+        if db is None:
+            db = dxp.sum(axis=0)                            # (G*H,)
         p.b_ih.accumulate(db)
         if mode == "GRU":
             db = db.copy()
             db[2 * H:] = db_hn
         p.b_hh.accumulate(db)
-    dx = workspace.empty((T, B, I), x.dtype)                # (T, B, I)
-    np.matmul(dxp, p.w_ih.data, out=dx.reshape(T * B, I))
+    if dx is None:
+        dx = workspace.empty((T, B, I), x.dtype)            # (T, B, I)
+        np.matmul(dxp, p.w_ih.data, out=dx.reshape(T * B, I))
     return dx, d_state0

@@ -194,8 +194,9 @@ def lstm_forward(x_proj, W_hh, W_hr, h0, c0, lengths, reverse, keep, bias=None, 
     return out, h, c, cache
 
 
-def lstm_backward(d_out, dh_n, dc_n, W_hh, W_hr, cache):
-    """See :func:`rnnkit.kernels.lstm_ref.lstm_backward`."""
+def lstm_backward(d_out, dh_n, dc_n, W_hh, W_hr, cache, W_ih=None):
+    """See :func:`rnnkit.kernels.lstm_ref.lstm_backward` (with ``W_ih``: also ``dx`` and
+    ``db``, made inside the loop on the row-split path)."""
     h_prev_all, c_prev_all, g4_all, tanh_c_all, m_all, lengths, reverse = cache
     T, B, P = h_prev_all.shape
     H = c_prev_all.shape[2]
@@ -217,10 +218,15 @@ def lstm_backward(d_out, dh_n, dc_n, W_hh, W_hr, cache):
 
         Wbp = pack(W_hh)                                      # (ceil(P/16), 4H, 16)
         Wrbp = pack(W_hr_a) if has_proj else np.zeros((1, P, PANEL), dt)
+        with_x = W_ih is not None
+        I = W_ih.shape[1] if with_x else 0
+        Wip = pack(np.asarray(W_ih, dtype=dt)) if with_x else np.zeros((1, 4 * H, PANEL), dt)
+        dx = workspace.empty((T, B, I), dt)
+        db_rows = np.zeros((B, 4 * H), dt)
         scalars = (T, B, H, P, T, lens.shape[0], bool(reverse), True, has_proj, Wbp.shape[0], Wrbp.shape[0],
-                   dh_out_all.shape[0])
+                   dh_out_all.shape[0], I, with_x, Wip.shape[0])
         arrays = (d_out, dh, dc, Wbp, Wrbp, c_prev_all, g4_all, tanh_c_all, lens, d4, dh_out_all, gh, dm, dct,
-                  dh_new)
+                  dh_new, Wip, dx, db_rows)
         run_rows(backward_worker.address, _context(scalars, arrays), B, nth)
     else:
         _backward_loop(d_out, dh, dc, W_hh, W_hr_a, has_proj, c_prev_all, g4_all, tanh_c_all, lens, bool(reverse),
@@ -229,4 +235,13 @@ def lstm_backward(d_out, dh_n, dc_n, W_hh, W_hr, cache):
     dW_hr = None
     if has_proj:
         dW_hr = dh_out_all.reshape(-1, P).T @ m_all.reshape(-1, H)          # (P, H)
-    return d_x_proj, dh, dc, dW_hh, dW_hr
+    if W_ih is None:
+        return d_x_proj, dh, dc, dW_hh, dW_hr
+    if nth > 1:
+        db = db_rows.sum(axis=0)                                            # (4H,)
+    else:
+        dxp = d_x_proj.reshape(T * B, 4 * H)
+        dx = workspace.empty((T, B, W_ih.shape[1]), dt)
+        np.matmul(dxp, np.asarray(W_ih, dtype=dt), out=dx.reshape(T * B, -1))    # (T, B, I)
+        db = dxp.sum(axis=0)
+    return d_x_proj, dh, dc, dW_hh, dW_hr, dx, db

@@ -62,8 +62,10 @@ def forward_rows(r0, r1, x4, x, fused, bias4, Wp, Wrp, has_proj, h, c, lens, rev
 
 @kernel
 def backward_rows(r0, r1, d_out, dh, dc, Wbp, Wrbp, has_proj, c_prev_all, g4_all, tanh_c_all, lens, reverse,
-                  d_x_proj, d4, dh_out_all, gh, dm, dct, dh_new):
-    """Arrays as in ``lstm._backward_loop``; Wbp = pack(W_hh), Wrbp = pack(W_hr)."""
+                  d_x_proj, d4, dh_out_all, gh, dm, dct, dh_new, with_x, Wip, dx, db_rows):
+    """Arrays as in ``lstm._backward_loop``; Wbp = pack(W_hh), Wrbp = pack(W_hr). With
+    ``with_x`` also, per step, ``dx_t = da_t @ W_ih`` (Wip = pack(W_ih), dx (T, B, I)) and
+    ``db_rows[b] += da_t[b]`` (B, 4H), while da_t is in cache."""
     T, B, _, H = d4.shape
     P = dh.shape[1]
     tmp = np.empty((6, 16), np.float32)
@@ -86,6 +88,11 @@ def backward_rows(r0, r1, d_out, dh, dc, Wbp, Wrbp, has_proj, c_prev_all, g4_all
         grad_rows(r0, r1, t, d_out[t], dh, not has_proj, gh, dmv, dc, dct, g4_all[t], c_prev_all[t],
                   tanh_c_all[t], d4[t], lens)
         gemm_packed(d_x_proj[t, r0:r1], Wbp, dh_new[r0:r1], P, tmp)          # (rows, P) = da @ W_hh
+        if with_x:
+            gemm_packed(d_x_proj[t, r0:r1], Wip, dx[t, r0:r1], dx.shape[2], tmp)  # (rows, I) = da @ W_ih
+            for b in range(r0, r1):
+                for q in range(4 * H):
+                    db_rows[b, q] += d_x_proj[t, b, q]
         for b in range(r0, r1):
             if not (has_len and t >= lens[b]):
                 for p in range(P):

@@ -14,7 +14,9 @@ runs ``lstm_seq`` on its rows ``[r0, r0 + m)``, ``r0 = a >> ctx[0]``. Layout (``
              m (B,H), hp (B,P), c_new (B,H), x (T,B,I)
     backward d_out (T,B,P), dh (B,P), dc (B,H), Wbp (n1,4H,16), Wrbp (n2,P,16),
              c_prev_all (T,B,H), g4_all (T,B,4,H), tanh_c_all (T,B,H), lens (int64),
-             d4 (T,B,4,H), dh_out_all (Tm,B,P), gh (B,P), dm (B,H), dct (B,H), dh_new (B,P)
+             d4 (T,B,4,H), dh_out_all (Tm,B,P), gh (B,P), dm (B,H), dct (B,H), dh_new (B,P),
+             Wip (n3,4H,16), dx (T,B,I), db_rows (B,4H); backward only: [13] I  [14] with_x
+             [15] n3 (dx and db are made in the loop when with_x)
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def forward_worker(m_rows, n, k, alpha, a, lda, b, ldb, ctx_addr, ldc, sb):
 def backward_worker(m_rows, n, k, alpha, a, lda, b, ldb, ctx_addr, ldc, sb):
     ctx = carray(ptr_i64(ctx_addr), (CTX_SIZE,))
     T, B, H, P, n_lens = ctx[1], ctx[2], ctx[3], ctx[4], ctx[6]
-    n1, n2, Tm = ctx[10], ctx[11], ctx[12]
+    n1, n2, Tm, I, with_x, n3 = ctx[10], ctx[11], ctx[12], ctx[13], ctx[14] != 0, ctx[15]
     r0 = a >> ctx[0]
     d_out = carray(ptr_f32(ctx[16]), (T, B, P))
     dh = carray(ptr_f32(ctx[17]), (B, P))
@@ -79,6 +81,9 @@ def backward_worker(m_rows, n, k, alpha, a, lda, b, ldb, ctx_addr, ldc, sb):
     dm = carray(ptr_f32(ctx[28]), (B, H))
     dct = carray(ptr_f32(ctx[29]), (B, H))
     dh_new = carray(ptr_f32(ctx[30]), (B, P))
+    Wip = carray(ptr_f32(ctx[31]), (n3, 4 * H, 16))
+    dx = carray(ptr_f32(ctx[32]), (T, B, I))
+    db_rows = carray(ptr_f32(ctx[33]), (B, 4 * H))
     backward_rows(r0, r0 + m_rows, d_out, dh, dc, Wbp, Wrbp, ctx[9] != 0, c_prev_all, g4_all, tanh_c_all, lens,
-                  ctx[7] != 0, d_x_proj, d4, dh_out_all, gh, dm, dct, dh_new)
+                  ctx[7] != 0, d_x_proj, d4, dh_out_all, gh, dm, dct, dh_new, with_x, Wip, dx, db_rows)
     return 0
