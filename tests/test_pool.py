@@ -157,10 +157,11 @@ def test_input_projection_inside_the_kernel_equals_reference(monkeypatch, use_po
     d_out = rng.standard_normal((T, B, P))
     want_b = lstm_ref.lstm_backward(d_out, None, None, W_hh, W_hr, want[3], W_ih=W_ih)
     got_b = lstm.lstm_backward(d_out.astype(np.float32), None, None, f32[0], f32[1], got[3], W_ih=f32[6])
-    assert len(got_b) == len(want_b) == 7
-    for g, w in zip(got_b, want_b):
-        if w is None:
-            assert g is None
+    assert len(got_b) == len(want_b) == 8
+    want_b = (*want_b[:7], want_b[0].reshape(T * B, -1).T @ x.reshape(T * B, I))    # dW_ih
+    for k, (g, w) in enumerate(zip(got_b, want_b)):
+        if k == 4 and not proj or k == 7 and use_pool == "0":
+            assert g is None                                  # no W_hr; dW_ih left to the layer
             continue
         np.testing.assert_allclose(g, w, rtol=0, atol=2e-5 * max(1.0, float(np.abs(w).max())))
 

@@ -78,8 +78,9 @@ def lstm_backward(d_out, dh_n, dc_n, W_hh, W_hr, cache, W_ih=None):
     """BPTT. d_out (T, B, P); dh_n (B, P) or None; dc_n (B, H) or None.
 
     Returns ``d_x_proj (T, B, 4H), dh0 (B, P), dc0 (B, H), dW_hh (4H, P), dW_hr (P, H) or None``,
-    and with ``W_ih`` (4H, I) also ``dx = d_x_proj @ W_ih`` (T, B, I) and ``db`` (4H,), the
-    sum of d_x_proj over time and batch (the gradient of b_ih and of b_hh).
+    and with ``W_ih`` (4H, I) also ``dx = d_x_proj @ W_ih`` (T, B, I), ``db`` (4H,), the
+    sum of d_x_proj over time and batch (the gradient of b_ih and of b_hh), and ``dW_ih`` as
+    None (the caller, which has x, computes it; the compiled kernel may return it).
     """
     h_prev_all, c_prev_all, gates_all, tanh_c_all, m_all, lengths, reverse = cache
     T, B, P = h_prev_all.shape
@@ -118,5 +119,5 @@ def lstm_backward(d_out, dh_n, dc_n, W_hh, W_hr, cache, W_ih=None):
     if W_hr is not None:
         dW_hr = dh_out_all.reshape(-1, P).T @ m_all.reshape(-1, H)          # (P, H)
     if W_ih is not None:
-        return d_x_proj, dh, dc, dW_hh, dW_hr, d_x_proj @ W_ih, d_x_proj.sum(axis=(0, 1))
+        return d_x_proj, dh, dc, dW_hh, dW_hr, d_x_proj @ W_ih, d_x_proj.sum(axis=(0, 1)), None
     return d_x_proj, dh, dc, dW_hh, dW_hr

@@ -87,7 +87,7 @@ def backward_direction(kern, mode, d_out, d_state_n, p: DirectionParams, cache):
     T, B, I = x.shape
     GH = p.w_ih.data.shape[0]
     H = GH // GATES[mode]
-    dx = db = None
+    dx = db = dW_ih = None
     if mode == "RNN":
         d_x_proj, dh0, dW_hh = kern.rnn_backward(d_out, d_state_n[0], p.w_hh.data, kc)
         d_state0 = (dh0,)
@@ -96,14 +96,14 @@ def backward_direction(kern, mode, d_out, d_state_n, p: DirectionParams, cache):
         d_state0 = (dh0,)
     else:                                     # the LSTM kernels also give dx and db (row-split: in their loop)
         w_hr = p.w_hr.data if p.w_hr is not None else None
-        d_x_proj, dh0, dc0, dW_hh, dW_hr, dx, db = kern.lstm_backward(
+        d_x_proj, dh0, dc0, dW_hh, dW_hr, dx, db, dW_ih = kern.lstm_backward(
             d_out, d_state_n[0], d_state_n[1], p.w_hh.data, w_hr, kc, W_ih=p.w_ih.data
         )
         d_state0 = (dh0, dc0)
         if p.w_hr is not None:
             p.w_hr.accumulate(dW_hr)
     dxp = d_x_proj.reshape(T * B, GH)                       # (T*B, G*H)
-    p.w_ih.accumulate(dxp.T @ x.reshape(T * B, I))          # (G*H, I)
+    p.w_ih.accumulate(dxp.T @ x.reshape(T * B, I) if dW_ih is None else dW_ih)    # (G*H, I)
     p.w_hh.accumulate(dW_hh)
     if p.b_ih is not None:
         if db is None:

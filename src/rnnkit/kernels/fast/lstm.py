@@ -159,7 +159,9 @@ def lstm_forward(x_proj, W_hh, W_hr, h0, c0, lengths, reverse, keep, bias=None, 
     c = np.array(c0, dtype=dt, copy=True, order="C")          # (B, H), becomes c_n
     out = workspace.empty((T, B, P), dt)
     Tk = T if keep else 1                                     # one scratch step when not keeping
-    h_prev_all = workspace.empty((Tk, B, P), dt)
+    Ix = x.shape[2] if (fused and keep) else 0                # [x_t | h_{t-1}] kept for one dW GEMM
+    hx_all = workspace.empty((Tk, B, Ix + P), dt)
+    h_prev_all = hx_all[:, :, Ix:] if Ix else hx_all          # (Tk, B, P)
     c_prev_all = workspace.empty((Tk, B, H), dt)
     gates_all = workspace.empty((Tk, B, G4), dt)              # activated i, f, g, o
     tanh_c_all = workspace.empty((Tk, B, H), dt)
@@ -181,7 +183,7 @@ def lstm_forward(x_proj, W_hh, W_hr, h0, c0, lengths, reverse, keep, bias=None, 
         Wrp = pack(W_hr_a.T) if has_proj else np.zeros((1, H, PANEL), dt)
         scalars = (T, B, H, P, Tk, lens.shape[0], bool(reverse), bool(keep), has_proj, Wp.shape[0], Wrp.shape[0],
                    m_all.shape[0], x3.shape[2], fused)
-        arrays = (x4, bias4, Wp, Wrp, h, c, lens, out, h_prev_all, c_prev_all, g4_all, tanh_c_all, m_all, m, hp,
+        arrays = (x4, bias4, Wp, Wrp, h, c, lens, out, hx_all, c_prev_all, g4_all, tanh_c_all, m_all, m, hp,
                   c_new, x3)
         run_rows(forward_worker.address, _context(scalars, arrays), B, nth)
     else:
@@ -190,14 +192,17 @@ def lstm_forward(x_proj, W_hh, W_hr, h0, c0, lengths, reverse, keep, bias=None, 
     cache = None
     if keep:
         cache = (h_prev_all, c_prev_all, gates_all.reshape(T, B, 4, H), tanh_c_all,
-                 m_all if has_proj else None, lengths, reverse)
+                 m_all if has_proj else None, lengths, reverse, hx_all)
     return out, h, c, cache
 
 
 def lstm_backward(d_out, dh_n, dc_n, W_hh, W_hr, cache, W_ih=None):
     """See :func:`rnnkit.kernels.lstm_ref.lstm_backward` (with ``W_ih``: also ``dx`` and
-    ``db``, made inside the loop on the row-split path)."""
-    h_prev_all, c_prev_all, g4_all, tanh_c_all, m_all, lengths, reverse = cache
+    ``db``, made inside the loop on the row-split path, and ``dW_ih`` when the forward kept
+    ``[x_t | h_{t-1}]``, else None). The cache has one more element than the reference's:
+    ``hx_all`` (T, B, I + P) (I = 0 unless the forward did the input projection), whose last
+    P columns are ``h_prev_all``."""
+    h_prev_all, c_prev_all, g4_all, tanh_c_all, m_all, lengths, reverse, hx_all = cache
     T, B, P = h_prev_all.shape
     H = c_prev_all.shape[2]
     dt = h_prev_all.dtype
@@ -231,7 +236,9 @@ def lstm_backward(d_out, dh_n, dc_n, W_hh, W_hr, cache, W_ih=None):
     else:
         _backward_loop(d_out, dh, dc, W_hh, W_hr_a, has_proj, c_prev_all, g4_all, tanh_c_all, lens, bool(reverse),
                        d_x_proj, d4, dh_out_all, gh, dm, dct, dh_new)
-    dW_hh = d_x_proj.reshape(-1, 4 * H).T @ h_prev_all.reshape(-1, P)      # (4H, P)
+    Ix = hx_all.shape[2] - P
+    dW_cat = d_x_proj.reshape(-1, 4 * H).T @ hx_all.reshape(-1, Ix + P)    # (4H, Ix + P)
+    dW_hh, dW_ih = dW_cat[:, Ix:], (dW_cat[:, :Ix] if Ix else None)        # dW_ih: one GEMM with dW_hh
     dW_hr = None
     if has_proj:
         dW_hr = dh_out_all.reshape(-1, P).T @ m_all.reshape(-1, H)          # (P, H)
@@ -244,4 +251,4 @@ def lstm_backward(d_out, dh_n, dc_n, W_hh, W_hr, cache, W_ih=None):
         dx = workspace.empty((T, B, W_ih.shape[1]), dt)
         np.matmul(dxp, np.asarray(W_ih, dtype=dt), out=dx.reshape(T * B, -1))    # (T, B, I)
         db = dxp.sum(axis=0)
-    return d_x_proj, dh, dc, dW_hh, dW_hr, dx, db
+    return d_x_proj, dh, dc, dW_hh, dW_hr, dx, db, dW_ih

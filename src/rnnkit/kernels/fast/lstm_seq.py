@@ -27,11 +27,13 @@ from rnnkit.kernels.fast.lstm_rows import gate_rows, grad_rows
 
 
 @kernel
-def forward_rows(r0, r1, x4, x, fused, bias4, Wp, Wrp, has_proj, h, c, lens, reverse, keep, out, h_prev_all,
+def forward_rows(r0, r1, x4, x, fused, bias4, Wp, Wrp, has_proj, h, c, lens, reverse, keep, out, hx_all,
                  c_prev_all, gates_all, g4_all, tanh_c_all, m_all, m, hp, c_new):
     """Arrays as in ``lstm._forward_loop``; Wrp = pack(W_hr.T). With ``fused`` the input
     projection is done here, per step: x (T, B, I), Wp = pack([W_ih | W_hh].T) and x4 is not
-    read; else x4 (T, B, 4, H) is x_proj, Wp = pack(W_hh.T) and x is (T, B, 0)."""
+    read; else x4 (T, B, 4, H) is x_proj, Wp = pack(W_hh.T) and x is (T, B, 0). With ``keep``
+    hx_all (T, B, I + P) stores [x_t | h_{t-1}] (I = 0 when not fused), for one weight-gradient
+    GEMM in backward."""
     T = out.shape[0]
     H = c.shape[1]
     P = h.shape[1]
@@ -41,7 +43,9 @@ def forward_rows(r0, r1, x4, x, fused, bias4, Wp, Wrp, has_proj, h, c, lens, rev
         t = T - 1 - k if reverse else k
         tk = t if keep else 0
         if keep:
-            h_prev_all[t, r0:r1] = h[r0:r1]
+            Ix = x.shape[2]
+            hx_all[t, r0:r1, :Ix] = x[t, r0:r1]
+            hx_all[t, r0:r1, Ix:] = h[r0:r1]
             c_prev_all[t, r0:r1] = c[r0:r1]
         gemm_packed2(x[t, r0:r1], h[r0:r1], Wp, gates_all[tk, r0:r1], 4 * H, tmp)   # (rows, 4H)
         gate_rows(r0, r1, t, x4[t] if not fused else g4_all[tk], not fused, bias4, g4_all[tk], c, c_new,

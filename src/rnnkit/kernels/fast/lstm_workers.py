@@ -9,7 +9,7 @@ runs ``lstm_seq`` on its rows ``[r0, r0 + m)``, ``r0 = a >> ctx[0]``. Layout (``
              [9] has_proj  [10] panels of the first packed weight  [11] of the second  [12] Tm
              forward only: [13] I (0 unless fused)  [14] fused (input projection done here)
     forward  x4 (T,B,4,H) (any array when fused: not read), bias4 (4,H), Wp (n1,I+P,16),
-             Wrp (n2,H,16), h (B,P), c (B,H), lens (int64), out (T,B,P), h_prev_all (Tk,B,P),
+             Wrp (n2,H,16), h (B,P), c (B,H), lens (int64), out (T,B,P), hx_all (Tk,B,I+P),
              c_prev_all (Tk,B,H), g4_all (Tk,B,4,H), tanh_c_all (Tk,B,H), m_all (Tm,B,H),
              m (B,H), hp (B,P), c_new (B,H), x (T,B,I)
     backward d_out (T,B,P), dh (B,P), dc (B,H), Wbp (n1,4H,16), Wrbp (n2,P,16),
@@ -44,7 +44,7 @@ def forward_worker(m_rows, n, k, alpha, a, lda, b, ldb, ctx_addr, ldc, sb):
     c = carray(ptr_f32(ctx[21]), (B, H))
     lens = carray(ptr_i64(ctx[22]), (n_lens,))
     out = carray(ptr_f32(ctx[23]), (T, B, P))
-    h_prev_all = carray(ptr_f32(ctx[24]), (Tk, B, P))
+    hx_all = carray(ptr_f32(ctx[24]), (Tk, B, I + P))
     c_prev_all = carray(ptr_f32(ctx[25]), (Tk, B, H))
     g4_all = carray(ptr_f32(ctx[26]), (Tk, B, 4, H))
     gates_all = carray(ptr_f32(ctx[26]), (Tk, B, 4 * H))
@@ -55,7 +55,7 @@ def forward_worker(m_rows, n, k, alpha, a, lda, b, ldb, ctx_addr, ldc, sb):
     c_new = carray(ptr_f32(ctx[31]), (B, H))
     x = carray(ptr_f32(ctx[32]), (T, B, I))
     forward_rows(r0, r0 + m_rows, x4, x, fused, bias4, Wp, Wrp, ctx[9] != 0, h, c, lens, ctx[7] != 0, ctx[8] != 0,
-                 out, h_prev_all, c_prev_all, gates_all, g4_all, tanh_c_all, m_all, m, hp, c_new)
+                 out, hx_all, c_prev_all, gates_all, g4_all, tanh_c_all, m_all, m, hp, c_new)
     return 0
 
 
