@@ -30,7 +30,7 @@ __all__ = ["empty", "release", "held_bytes", "MIN_BYTES", "PER_SHAPE", "MAX_BYTE
 
 MIN_BYTES = 1 << 18              # 256 KB
 PER_SHAPE = 6
-MAX_BYTES = 1 << 30              # 1 GB
+MAX_BYTES = 1 << 28              # 256 MB
 
 _pool: OrderedDict[tuple, list[np.ndarray]] = OrderedDict()
 _held = [0]
