@@ -5,12 +5,16 @@ Forward, for each time step t (in reverse order when ``reverse``)::
     a_t = x_proj_t + h_{t-1} @ W_hh.T        # x_proj = x @ W_ih.T + b_ih + b_hh   (B, H)
     h_t = f(a_t)                             # f in {tanh, relu, sigmoid}
 
+(the layer passes ``x_proj=None`` with ``x``, ``W_ih`` and the bias ``b_ih + b_hh``: x_proj is
+then formed here; the compiled row-split kernel forms it inside its step products.)
+
 Backward through time, with g_t = dL/dh_t from the output and from step t+1::
 
     da_t      = g_t * f'(a_t)                # tanh: 1 - h^2, relu: [h > 0], sigmoid: h (1 - h)
     g_{t-1}  += da_t @ W_hh                  # the path back through time
     dW_hh     = sum_t da_t.T @ h_{t-1}       # one GEMM after the loop
     dx_proj_t = da_t                         # the layer turns this into dx, dW_ih, db
+    dx_t      = da_t @ W_ih ; db = sum_t,b da_t        # (with W_ih given)
 
 Padded steps (``t >= lengths[b]``) output zeros, carry the state unchanged and pass the
 state gradient through untouched. The backward needs ``h_t`` for ``f'(a_t)``: it is the state
@@ -44,12 +48,18 @@ def _act_grad(h: np.ndarray, activation: str) -> np.ndarray:
     return h * (1 - h)
 
 
-def rnn_forward(x_proj, W_hh, h0, lengths, reverse, activation, keep):
+def rnn_forward(x_proj, W_hh, h0, lengths, reverse, activation, keep, bias=None, x=None, W_ih=None):
     """Run the recurrence.
 
-    x_proj (T, B, H), W_hh (H, H), h0 (B, H), lengths (B,) int64 or None.
+    x_proj (T, B, H), W_hh (H, H), h0 (B, H), lengths (B,) int64 or None, bias (H,) or None:
+    added to x_proj first (the layer passes b_ih + b_hh here).
+    ``x_proj=None``: x (T, B, I) and W_ih (H, I) are given and x_proj = x @ W_ih.T.
     Returns ``out (T, B, H), h_n (B, H), cache`` (cache is None unless ``keep``).
     """
+    if x_proj is None:
+        x_proj = x @ W_ih.T                            # (T, B, H)
+    if bias is not None:
+        x_proj = x_proj + bias                         # (T, B, H)
     T, B, H = x_proj.shape
     out = np.zeros_like(x_proj)                        # (T, B, H)
     h_prev_all = np.empty_like(x_proj) if keep else None
@@ -66,10 +76,13 @@ def rnn_forward(x_proj, W_hh, h0, lengths, reverse, activation, keep):
     return out, h, cache
 
 
-def rnn_backward(d_out, dh_n, W_hh, cache):
+def rnn_backward(d_out, dh_n, W_hh, cache, W_ih=None):
     """BPTT. d_out (T, B, H), dh_n (B, H) or None.
 
-    Returns ``d_x_proj (T, B, H), dh0 (B, H), dW_hh (H, H)``.
+    Returns ``d_x_proj (T, B, H), dh0 (B, H), dW_hh (H, H)``, and with ``W_ih`` (H, I) also
+    ``dx = d_x_proj @ W_ih`` (T, B, I), ``db`` (H,), the sum of d_x_proj over time and batch
+    (the gradient of b_ih and of b_hh), and ``dW_ih`` as None (the caller, which has x,
+    computes it; the compiled kernel may return it).
     """
     h_prev_all, h_last, lengths, reverse, activation = cache
     T, B, H = h_prev_all.shape
@@ -87,4 +100,6 @@ def rnn_backward(d_out, dh_n, W_hh, cache):
         d_x_proj[t] = da
         dh = blend(m, da @ W_hh, dh)
     dW_hh = d_x_proj.reshape(-1, H).T @ h_prev_all.reshape(-1, H)   # (H, H)
+    if W_ih is not None:
+        return d_x_proj, dh, dW_hh, d_x_proj @ W_ih, d_x_proj.sum(axis=(0, 1)), None
     return d_x_proj, dh, dW_hh

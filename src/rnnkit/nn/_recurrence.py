@@ -5,13 +5,14 @@ This is the glue between a layer's :class:`Parameter` objects and the plain-arra
     x_proj = x @ W_ih.T + b_ih (+ b_hh folded in where the cell allows)   # (T, B, G*H), one GEMM
     out, state_n, cache = kernel_forward(x_proj, W_hh, ..., state0, lengths, reverse)
 
-The LSTM kernels take ``x``, ``W_ih`` and the bias instead of x_proj: their row-split path
-(float32, several threads) does the input projection inside its step products and never
-writes the (T, B, 4H) array; the serial path computes it first.
+The LSTM and vanilla RNN kernels take ``x``, ``W_ih`` and the bias instead of x_proj: their
+row-split path (float32, several threads) does the input projection inside its step products
+and never writes the (T, B, G*H) array; the serial path computes it first.
     d_x_proj, d_state0, dW_hh, ... = kernel_backward(d_out, d_state_n, ..., cache)
     dW_ih = d_x_proj.T @ x ;  db_ih = sum d_x_proj ;  dx = d_x_proj @ W_ih   # GEMMs
 
-(the LSTM kernels return dx and db themselves: their row-split path computes them per step.)
+(the LSTM and RNN kernels return dx and db themselves: their row-split path computes them per
+step, and dW_ih too, in one GEMM with dW_hh, when their forward kept [x_t | h_{t-1}].)
 
 States are tuples: ``(h,)`` for RNN and GRU, ``(h, c)`` for LSTM.
 """
@@ -62,16 +63,16 @@ def forward_direction(kern, mode, opts, x, p: DirectionParams, state0, lengths, 
             None, p.w_hh.data, w_hr, state0[0], state0[1], lengths, reverse, keep, bias, x=x, W_ih=p.w_ih.data
         )
         return out, (h_n, c_n), ((x, kc) if keep else None)
+    if mode == "RNN":                         # so do the vanilla RNN kernels
+        out, h_n, kc = kern.rnn_forward(
+            None, p.w_hh.data, state0[0], lengths, reverse, opts["nonlinearity"], keep, bias, x=x, W_ih=p.w_ih.data
+        )
+        return out, (h_n,), ((x, kc) if keep else None)
     x_proj = workspace.empty((T, B, GH), x.dtype)                      # (T, B, G*H)
     np.matmul(x.reshape(T * B, I), p.w_ih.data.T, out=x_proj.reshape(T * B, GH))
     if bias is not None:
         x_proj += bias
-    if mode == "RNN":
-        out, h_n, kc = kern.rnn_forward(
-            x_proj, p.w_hh.data, state0[0], lengths, reverse, opts["nonlinearity"], keep
-        )
-        state_n = (h_n,)
-    elif mode == "GRU":
+    if mode == "GRU":
         b_hn = p.b_hh.data[2 * H:] if p.b_hh is not None else np.zeros(H, x.dtype)
         out, h_n, kc = kern.gru_forward(
             x_proj, p.w_hh.data, b_hn, state0[0], lengths, reverse, opts["reset_after"], keep
@@ -88,8 +89,8 @@ def backward_direction(kern, mode, d_out, d_state_n, p: DirectionParams, cache):
     GH = p.w_ih.data.shape[0]
     H = GH // GATES[mode]
     dx = db = dW_ih = None
-    if mode == "RNN":
-        d_x_proj, dh0, dW_hh = kern.rnn_backward(d_out, d_state_n[0], p.w_hh.data, kc)
+    if mode == "RNN":                         # the RNN and LSTM kernels also give dx and db (row-split: in their loop)
+        d_x_proj, dh0, dW_hh, dx, db, dW_ih = kern.rnn_backward(d_out, d_state_n[0], p.w_hh.data, kc, W_ih=p.w_ih.data)
         d_state0 = (dh0,)
     elif mode == "GRU":
         d_x_proj, dh0, dW_hh, db_hn = kern.gru_backward(d_out, d_state_n[0], p.w_hh.data, kc)
