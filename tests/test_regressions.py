@@ -273,3 +273,28 @@ def test_streaming_step_casts_float64_and_int_inputs_like_the_general_path():
     for a, b in zip(fast, ref):
         assert a.dtype == np.float32
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("mode", ["RNN", "GRU", "LSTM"])
+def test_backend_switched_between_forward_and_backward(mode):
+    """backward uses the kernels that made the forward's cache (their cache layouts differ)."""
+    if "numba" not in rnnkit.kernels.available_backends():
+        pytest.skip("numba backend not available")
+    before = rnnkit.get_backend()
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((6, 16, 8)).astype(np.float32)
+    d = rng.standard_normal((6, 16, 64)).astype(np.float32)
+    grads = []
+    try:
+        for switch in (False, True):
+            rnnkit.set_backend("numba")
+            layer = getattr(nn, mode)(8, 64, rng=np.random.default_rng(0))
+            out, _ = layer(x)
+            if switch:
+                rnnkit.set_backend("numpy")
+            dx, _ = layer.backward(d)
+            grads.append([dx] + [p.grad for p in layer.parameters()])
+    finally:
+        rnnkit.set_backend(before)
+    for a, b in zip(*grads):
+        np.testing.assert_array_equal(a, b)

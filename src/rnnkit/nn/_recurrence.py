@@ -62,29 +62,29 @@ def forward_direction(kern, mode, opts, x, p: DirectionParams, state0, lengths, 
         out, h_n, c_n, kc = kern.lstm_forward(
             None, p.w_hh.data, w_hr, state0[0], state0[1], lengths, reverse, keep, bias, x=x, W_ih=p.w_ih.data
         )
-        return out, (h_n, c_n), ((x, kc) if keep else None)
-    if mode == "RNN":                         # so do the vanilla RNN kernels
+        state_n = (h_n, c_n)
+    elif mode == "RNN":                       # so do the vanilla RNN kernels
         out, h_n, kc = kern.rnn_forward(
             None, p.w_hh.data, state0[0], lengths, reverse, opts["nonlinearity"], keep, bias, x=x, W_ih=p.w_ih.data
         )
-        return out, (h_n,), ((x, kc) if keep else None)
-    x_proj = workspace.empty((T, B, GH), x.dtype)                      # (T, B, G*H)
-    np.matmul(x.reshape(T * B, I), p.w_ih.data.T, out=x_proj.reshape(T * B, GH))
-    if bias is not None:
-        x_proj += bias
-    if mode == "GRU":
+        state_n = (h_n,)
+    else:                                     # GRU: b_hn stays inside r * (.), the rest goes into x_proj
+        x_proj = workspace.empty((T, B, GH), x.dtype)                  # (T, B, G*H)
+        np.matmul(x.reshape(T * B, I), p.w_ih.data.T, out=x_proj.reshape(T * B, GH))
+        if bias is not None:
+            x_proj += bias
         b_hn = p.b_hh.data[2 * H:] if p.b_hh is not None else np.zeros(H, x.dtype)
         out, h_n, kc = kern.gru_forward(
             x_proj, p.w_hh.data, b_hn, state0[0], lengths, reverse, opts["reset_after"], keep
         )
         state_n = (h_n,)
-    cache = (x, kc) if keep else None
+    cache = (x, kc, kern) if keep else None     # backward uses the kernels that made kc
     return out, state_n, cache
 
 
-def backward_direction(kern, mode, d_out, d_state_n, p: DirectionParams, cache):
+def backward_direction(mode, d_out, d_state_n, p: DirectionParams, cache):
     """BPTT for one direction; adds into the parameters' grads. Returns ``dx, d_state0``."""
-    x, kc = cache
+    x, kc, kern = cache                       # the forward's kernels, even if the backend changed since
     T, B, I = x.shape
     GH = p.w_ih.data.shape[0]
     H = GH // GATES[mode]

@@ -156,7 +156,7 @@ class _CellBase(Module):
         self._pop()
         d_out = ds[0][None] if ds[0] is not None else np.zeros((1, B, H), self.dtype)
         d_n = (None,) + tuple(ds[1:])
-        dx, d_s0 = backward_direction(get_kernels(), self.mode, d_out, d_n, self._params(), cache)
+        dx, d_s0 = backward_direction(self.mode, d_out, d_n, self._params(), cache)
         dx = dx[0] if batched else dx[0, 0]
         d_s0 = tuple(s if batched else s[0] for s in d_s0)
         return (dx, d_s0) if self.mode == "LSTM" else (dx, d_s0[0])

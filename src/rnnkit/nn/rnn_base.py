@@ -271,7 +271,6 @@ class RNNBase(Module):
             d = np.ascontiguousarray(d.transpose(1, 0, 2))
         d_states_n = self._prepare_d_states(d_state, B, batched)
         self._pop()
-        kern = get_kernels()
         D, L = self.num_directions, self.num_layers
         d_states0 = [[None] * (L * D) for _ in range(self._state_count)]
         for layer in range(L - 1, -1, -1):
@@ -284,7 +283,7 @@ class RNNBase(Module):
                 idx = layer * D + dd
                 ds_n = tuple(s[idx] if s is not None else None for s in d_states_n)
                 dxi, ds0 = backward_direction(
-                    kern, self.mode, np.ascontiguousarray(parts[dd]), ds_n,
+                    self.mode, np.ascontiguousarray(parts[dd]), ds_n,
                     self._direction_params(layer, dd), dir_caches[dd],
                 )
                 dx = dxi if dx is None else dx + dxi
