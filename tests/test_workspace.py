@@ -67,3 +67,14 @@ def test_layer_outputs_are_not_overwritten_by_the_next_call():
     layer.backward(np.ones_like(out2))
     np.testing.assert_array_equal(out1, saved)
     assert out1 is not out2
+
+
+def test_the_pool_never_holds_more_than_max_bytes(monkeypatch):
+    workspace.release()
+    monkeypatch.setattr(workspace, "MAX_BYTES", 3 * 64 * 1024 * 4)          # three SHAPE arrays
+    kept = [workspace.empty(SHAPE, np.float32) for _ in range(5)]
+    assert workspace.held_bytes() <= workspace.MAX_BYTES
+    other = workspace.empty((128, 1024), np.float32)                         # 2 SHAPE arrays' worth
+    assert workspace.held_bytes() <= workspace.MAX_BYTES
+    del kept, other
+    workspace.release()

@@ -70,14 +70,16 @@ def empty(shape, dtype) -> np.ndarray:
         if arrays is None:
             arrays = _pool[key] = []
         if len(arrays) < PER_SHAPE:
-            arrays.append(arr)
-            _held[0] += nbytes
-            _trim()
+            _trim(MAX_BYTES - nbytes)
+            if _held[0] + nbytes <= MAX_BYTES:
+                arrays.append(arr)
+                _held[0] += nbytes
         return arr
 
 
-def _trim() -> None:
-    while _held[0] > MAX_BYTES and len(_pool) > 1:
+def _trim(limit: int) -> None:
+    """Drop the least recently used shapes (not the newest) until at most ``limit`` bytes are held."""
+    while _held[0] > limit and len(_pool) > 1:
         _, arrays = _pool.popitem(last=False)
         _held[0] -= sum(a.nbytes for a in arrays)
 

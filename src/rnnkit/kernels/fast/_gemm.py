@@ -9,8 +9,8 @@ register-blocked kernel over the rows::
 
 The kernel (``_microkernel(R)``) is written in LLVM IR: 2R accumulators of 8 floats stay
 in registers for the whole ``k`` loop, each ``k`` loads one panel row (16 floats), and
-broadcasts one element of each of the R rows of A (2R fused multiply-adds). It is the
-only code that runs in a worker thread of ``_pool``, which must not call BLAS.
+broadcasts one element of each of the R rows of A (2R fused multiply-adds). The workers of
+``_pool`` use it for every per-step product: they must not call BLAS.
 
     pack(W)                         (K, N) -> (ceil(N / 16), K, 16), zero-padded
     gemm_packed(A, Wp, C, N)        C[:, :N] = A @ W            A (M, K), C (M, >= N)

@@ -18,9 +18,9 @@ steps). Here the spinning thread is the one that takes the work.
 
 The workers are Numba ``cfunc``s (``WORKER_SIG``) that read their arrays from a context
 array of int64 (addresses and sizes, ``ptr_f32``/``ptr_f64``/``ptr_i64`` turn an address
-back into a pointer for ``numba.carray``). Context slots 0-2 are shared by every worker:
-``[0]`` the shift of ``a`` (found by the self-test), ``[1]`` the time step, ``[2]`` the
-cache step; a kernel writes ``[1]``, ``[2]`` before each dispatch.
+back into a pointer for ``numba.carray``). Slot ``[0]`` is the shift of ``a`` (found by the
+self-test); the rest of the layout belongs to each kernel (see ``lstm_workers``,
+``rnn_workers``, ``gru_workers``). A kernel makes one dispatch per sequence.
 
 ``threads_for(rows, cells)`` says how many threads a split should use: 1 (run the pass
 serially, in the caller) unless NumPy's OpenBLAS exports the function, its pool has two or
@@ -135,7 +135,7 @@ def shift() -> int:
 
 
 def threads_for(rows: int, cells: int) -> int:
-    """How many threads a row-parallel pass over ``rows`` rows (``cells`` elements) should use."""
+    """How many threads a split of ``rows`` rows (``cells`` elements per step) should use."""
     if not _available or config.DISABLE_JIT or os.environ.get("RNNKIT_POOL", "1") == "0":
         return 1
     n = min(int(_get_threads()), int(_pool_size.value), rows, cells // MIN_CELLS_PER_THREAD)

@@ -1,5 +1,6 @@
 """LSTM (gates i, f, g, o; optional projection), compiled: same signatures and results
-as ``kernels/lstm_ref.py``.
+as ``kernels/lstm_ref.py`` (the cache tuple has one more element, ``hx_all``, and stores the
+gates as (T, B, 4, H); a cache goes back to the kernels that made it).
 
 Per step, forward: one BLAS product ``a = h_{t-1} @ W_hh.T`` (B, 4H) written straight
 into the gate store, then the gate pass (``lstm_rows.gate_rows``: the activations of
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnkit._checks import check_shape
 from rnnkit.kernels import _workspace as workspace
 from rnnkit.kernels.fast import _pool
 from rnnkit.kernels.fast._blas import mm_nn, mm_nt
@@ -146,6 +148,11 @@ def lstm_forward(x_proj, W_hh, W_hr, h0, c0, lengths, reverse, keep, bias=None, 
         T, B, G4 = x_proj.shape
     H = G4 // 4
     P = h0.shape[1]
+    if fused:                                 # the packed product reads by these shapes: check them
+        check_shape("x", x, (T, B, np.shape(W_ih)[1]))
+    check_shape("W_hh", np.asarray(W_hh), (G4, P))
+    check_shape("h0", np.asarray(h0), (B, P))
+    check_shape("c0", np.asarray(c0), (B, H))
     nth = _pool_threads(dt, B, H)
     if fused and nth == 1:
         x_proj = workspace.empty((T, B, G4), dt)

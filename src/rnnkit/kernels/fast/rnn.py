@@ -1,4 +1,5 @@
-"""Vanilla RNN, compiled: the same signatures and results as ``kernels/rnn_ref.py``.
+"""Vanilla RNN, compiled: the same signatures and results as ``kernels/rnn_ref.py`` (the
+cache tuple has one more element, ``hx_all``; a cache goes back to the kernels that made it).
 
 Per step: one product written into ``out[t]``, then one fused pass
 ``h_t = f(s + b (+ x_proj_t))`` in place (``rnn_seq.step_rows``; the layer passes
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnkit._checks import check_shape
 from rnnkit.kernels import _workspace as workspace
 from rnnkit.kernels.fast import _pool
 from rnnkit.kernels.fast._blas import mm_nn, mm_nt
@@ -125,6 +127,10 @@ def rnn_forward(x_proj, W_hh, h0, lengths, reverse, activation, keep, bias=None,
         x_proj = np.ascontiguousarray(x_proj)
         dt = x_proj.dtype
         T, B, H = x_proj.shape
+    if fused:                                 # the packed product reads by these shapes: check them
+        check_shape("x", x, (T, B, np.shape(W_ih)[1]))
+    check_shape("W_hh", np.asarray(W_hh), (H, H))
+    check_shape("h0", np.asarray(h0), (B, H))
     nth = _pool_threads(dt, B, H)
     if fused and nth == 1:
         x_proj = workspace.empty((T, B, H), dt)
