@@ -166,7 +166,7 @@ def lstm_forward(x_proj, W_hh, W_hr, h0, c0, lengths, reverse, keep, bias=None, 
     c = np.array(c0, dtype=dt, copy=True, order="C")          # (B, H), becomes c_n
     out = workspace.empty((T, B, P), dt)
     Tk = T if keep else 1                                     # one scratch step when not keeping
-    Ix = x.shape[2] if (fused and keep) else 0                # [x_t | h_{t-1}] kept for one dW GEMM
+    Ix = x.shape[2] if fused else 0                           # [x_t | h_{t-1}] kept for one dW GEMM
     hx_all = workspace.empty((Tk, B, Ix + P), dt)
     h_prev_all = hx_all[:, :, Ix:] if Ix else hx_all          # (Tk, B, P)
     c_prev_all = workspace.empty((Tk, B, H), dt)
