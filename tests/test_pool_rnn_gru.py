@@ -153,8 +153,8 @@ def test_row_split_gru_inference_without_cache_equals_cached(monkeypatch, reset_
 def test_float64_and_small_batches_take_the_serial_path(monkeypatch):
     """float64 never uses the pool; a batch of one row cannot be split."""
     monkeypatch.setenv("RNNKIT_POOL", "1")
-    assert rnn._pool_threads(np.float64, 64, 512) == 1
-    assert rnn._pool_threads(np.float32, 1, 4096) == 1
+    assert _pool.split_threads(np.float64, 64, 512) == 1
+    assert _pool.split_threads(np.float32, 1, 4096) == 1
     args, d_args = _rnn_case((3, 1, 40), "tanh", False, False)
     out, h, cache = rnn_ref.rnn_forward(*args, True)
     got = rnn.rnn_forward(*args, True)

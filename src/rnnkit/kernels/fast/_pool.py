@@ -41,12 +41,17 @@ from numba import config, types
 from numba.extending import intrinsic, overload
 
 from rnnkit.kernels.fast._blas import _found
+from rnnkit.kernels.fast._jit import FASTMATH
 
-__all__ = ["WORKER_SIG", "run_rows", "threads_for", "ptr_f32", "ptr_f64", "ptr_i64", "MIN_CELLS_PER_THREAD"]
+__all__ = ["WORKER_SIG", "WORKER_OPTS", "CTX_SIZE", "run_rows", "threads_for", "split_threads", "context", "ptr_f32",
+           "ptr_f64", "ptr_i64", "MIN_CELLS_PER_THREAD"]
 
 MIN_CELLS_PER_THREAD = 256       # below this a range is not worth a dispatch (~1-2 us)
 _MODE = 3                        # a real-valued legacy call (double in 0.3.2x, DOUBLE|XDOUBLE before)
 
+CTX_SIZE = 40                    # int64 slots of a worker's context array
+# the cfunc options of every worker (those of the project's ``kernel`` decorator)
+WORKER_OPTS = {"nopython": True, "cache": True, "error_model": "numpy", "fastmath": FASTMATH}
 _i64 = types.int64
 WORKER_SIG = types.int32(_i64, _i64, _i64, types.float64, _i64, _i64, _i64, _i64, _i64, _i64, _i64)
 _RUN_SIG = types.int32(types.int32, _i64, _i64, _i64, _i64, _i64, _i64, _i64, _i64, _i64, _i64, _i64, types.int32)
@@ -147,3 +152,21 @@ def threads_for(rows: int, cells: int) -> int:
                 _state["shift"] = _self_test()
                 _state["tested"] = True
     return n if _state["shift"] is not None else 1
+
+
+def split_threads(dtype, rows: int, width: int) -> int:
+    """Threads for a kernel's row-split sequence: float32 only (float64 takes the serial
+    kernels), ``width`` elements per row and step."""
+    return threads_for(rows, rows * width) if dtype == np.float32 else 1
+
+
+def context(scalars, arrays) -> np.ndarray:
+    """A worker's context array: ``[0]`` the shift, ``scalars`` from ``[1]``, the addresses
+    of ``arrays`` (C-contiguous) from ``[16]``; each kernel's workers document the layout."""
+    ctx = np.zeros(CTX_SIZE, np.int64)
+    ctx[0] = shift()
+    ctx[1:1 + len(scalars)] = [int(v) for v in scalars]
+    for i, arr in enumerate(arrays):
+        assert arr.flags.c_contiguous
+        ctx[16 + i] = arr.ctypes.data
+    return ctx

@@ -33,9 +33,9 @@ import numpy as np
 from rnnkit.kernels.fast._blas import mm_nn, mm_nt
 from rnnkit.kernels.fast._gemm import PANEL, pack
 from rnnkit.kernels.fast._jit import kernel
-from rnnkit.kernels.fast._pool import run_rows
+from rnnkit.kernels.fast._pool import context, run_rows, split_threads
 from rnnkit.kernels.fast.gru_seq import grad_rows, n_rows, reset_rows, rz_rows
-from rnnkit.kernels.fast.rnn import _context, _lengths, _pool_threads
+from rnnkit.kernels.fast.rnn import _lengths
 from rnnkit.kernels.fast.rnn_seq import carry_rows
 
 
@@ -100,7 +100,7 @@ def gru_forward(x_proj, W_hh, b_hn, h0, lengths, reverse, reset_after, keep):
     lens = _lengths(lengths)
     x4, g4_all = x_proj.reshape(T, B, 3, H), gates_all.reshape(Tk, B, 3, H)
     r_ws, sn = np.empty((B, H), dt), np.empty((B, H), dt)
-    nth = _pool_threads(dt, B, H)
+    nth = split_threads(dt, B, H)
     if nth > 1:                                               # each thread runs all steps of its rows
         from rnnkit.kernels.fast.gru_workers import forward_worker
 
@@ -111,7 +111,7 @@ def gru_forward(x_proj, W_hh, b_hn, h0, lengths, reverse, reset_after, keep):
         scalars = (T, B, H, Tk, lens.shape[0], bool(reverse), bool(keep), bool(reset_after), Wp1.shape[0],
                    Wp2.shape[0], Wp1.shape[1])
         arrays = (x4, Wp1, Wp2, b_hn, h, lens, out, h_prev_all, g4_all, s_all, r_ws, sn)
-        run_rows(forward_worker.address, _context(scalars, arrays), B, nth)
+        run_rows(forward_worker.address, context(scalars, arrays), B, nth)
     else:
         _forward_loop(x4, W_hh, W_hh[:2 * H], W_hh[2 * H:], b_hn, h, lens, bool(reverse), bool(reset_after),
                       bool(keep), out, h_prev_all, gates_all, g4_all, s_all, r_ws, sn)
@@ -135,7 +135,7 @@ def gru_backward(d_out, dh_n, W_hh, cache):
     ws = np.empty((B, 3 * H), dt)
     g_ws, dhz, dh_new = np.empty((B, H), dt), np.empty((B, H), dt), np.empty((B, H), dt)
     lens = _lengths(lengths)
-    nth = _pool_threads(dt, B, H)
+    nth = split_threads(dt, B, H)
     if nth > 1:                                               # each thread runs all steps of its rows
         from rnnkit.kernels.fast.gru_workers import backward_worker
 
@@ -146,7 +146,7 @@ def gru_backward(d_out, dh_n, W_hh, cache):
         scalars = (T, B, H, T, lens.shape[0], bool(reverse), True, bool(reset_after), Wbp1.shape[0],
                    Wbp2.shape[0], Wbp1.shape[1])
         arrays = (d_out, dh, Wbp1, Wbp2, h_prev_all, g4_all, s_all, lens, d4, d_s_all, ws, g_ws, dhz, dh_new)
-        run_rows(backward_worker.address, _context(scalars, arrays), B, nth)
+        run_rows(backward_worker.address, context(scalars, arrays), B, nth)
     else:
         _backward_loop(d_out, dh, W_hh, W_hh[:2 * H], W_hh[2 * H:], h_prev_all, g4_all, s_all, lens, bool(reverse),
                        bool(reset_after), d_x_proj, d4, d_s_all, ws, ws.reshape(B, 3, H), g_ws, dhz, dh_new)

@@ -30,11 +30,10 @@ import numpy as np
 
 from rnnkit._checks import check_shape
 from rnnkit.kernels import _workspace as workspace
-from rnnkit.kernels.fast import _pool
 from rnnkit.kernels.fast._blas import mm_nn, mm_nt
 from rnnkit.kernels.fast._gemm import PANEL, pack, pack_transposed
 from rnnkit.kernels.fast._jit import kernel
-from rnnkit.kernels.fast._pool import run_rows
+from rnnkit.kernels.fast._pool import context, run_rows, split_threads
 from rnnkit.kernels.fast.lstm_rows import gate_rows, grad_rows
 
 NO_LENGTHS = np.zeros(0, np.int64)
@@ -112,24 +111,6 @@ def _backward_loop(d_out, dh, dc, W_hh, W_hr, has_proj, c_prev_all, g4_all, tanh
                     dh[b, p] = tmp[b, p]
 
 
-def _context(scalars, arrays):
-    """The int64 context array of a pool worker (layout in ``lstm_workers``)."""
-    from rnnkit.kernels.fast.lstm_workers import CTX_SIZE
-
-    ctx = np.zeros(CTX_SIZE, np.int64)
-    ctx[0] = _pool.shift()
-    ctx[1:1 + len(scalars)] = [int(v) for v in scalars]
-    for i, arr in enumerate(arrays):
-        assert arr.flags.c_contiguous
-        ctx[16 + i] = arr.ctypes.data
-    return ctx
-
-
-def _pool_threads(dt, B, H):
-    """Threads for the row-split sequence (float32 only; float64 takes the serial kernel)."""
-    return _pool.threads_for(B, B * H) if dt == np.float32 else 1
-
-
 def lstm_forward(x_proj, W_hh, W_hr, h0, c0, lengths, reverse, keep, bias=None, x=None, W_ih=None):
     """See :func:`rnnkit.kernels.lstm_ref.lstm_forward`. The cache is the reference's
     tuple, except that the gates are stored as ``(T, B, 4, H)``. ``bias`` (4H,) or None is
@@ -153,7 +134,7 @@ def lstm_forward(x_proj, W_hh, W_hr, h0, c0, lengths, reverse, keep, bias=None, 
     check_shape("W_hh", np.asarray(W_hh), (G4, P))
     check_shape("h0", np.asarray(h0), (B, P))
     check_shape("c0", np.asarray(c0), (B, H))
-    nth = _pool_threads(dt, B, H)
+    nth = split_threads(dt, B, H)
     if fused and nth == 1:
         x_proj = workspace.empty((T, B, G4), dt)
         np.matmul(x.reshape(T * B, -1), np.asarray(W_ih, dtype=dt).T, out=x_proj.reshape(T * B, G4))
@@ -192,7 +173,7 @@ def lstm_forward(x_proj, W_hh, W_hr, h0, c0, lengths, reverse, keep, bias=None, 
                    m_all.shape[0], x3.shape[2], fused)
         arrays = (x4, bias4, Wp, Wrp, h, c, lens, out, hx_all, c_prev_all, g4_all, tanh_c_all, m_all, m, hp,
                   c_new, x3)
-        run_rows(forward_worker.address, _context(scalars, arrays), B, nth)
+        run_rows(forward_worker.address, context(scalars, arrays), B, nth)
     else:
         _forward_loop(x4, bias4, W_hh, W_hr_a, has_proj, h, c, lens, bool(reverse), bool(keep), out, h_prev_all,
                       c_prev_all, gates_all, g4_all, tanh_c_all, m_all, m, hp, c_new)
@@ -224,7 +205,7 @@ def lstm_backward(d_out, dh_n, dc_n, W_hh, W_hr, cache, W_ih=None):
     lens = NO_LENGTHS if lengths is None else np.ascontiguousarray(lengths, dtype=np.int64)
     d4 = d_x_proj.reshape(T, B, 4, H)
     gh, dm, dct, dh_new = np.empty((B, P), dt), np.empty((B, H), dt), np.empty((B, H), dt), np.empty((B, P), dt)
-    nth = _pool_threads(dt, B, H)
+    nth = split_threads(dt, B, H)
     if nth > 1:                                               # each thread runs all steps of its rows
         from rnnkit.kernels.fast.lstm_workers import backward_worker
 
@@ -239,7 +220,7 @@ def lstm_backward(d_out, dh_n, dc_n, W_hh, W_hr, cache, W_ih=None):
                    dh_out_all.shape[0], I, with_x, Wip.shape[0])
         arrays = (d_out, dh, dc, Wbp, Wrbp, c_prev_all, g4_all, tanh_c_all, lens, d4, dh_out_all, gh, dm, dct,
                   dh_new, Wip, dx, db_rows)
-        run_rows(backward_worker.address, _context(scalars, arrays), B, nth)
+        run_rows(backward_worker.address, context(scalars, arrays), B, nth)
     else:
         _backward_loop(d_out, dh, dc, W_hh, W_hr_a, has_proj, c_prev_all, g4_all, tanh_c_all, lens, bool(reverse),
                        d_x_proj, d4, dh_out_all, gh, dm, dct, dh_new)

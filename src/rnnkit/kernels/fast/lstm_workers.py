@@ -1,7 +1,7 @@
 """The LSTM's per-worker sequence functions as C callbacks for :mod:`rnnkit.kernels.fast._pool`
 (float32; imported, and compiled or loaded from Numba's cache, on first use).
 
-Each worker rebuilds its arrays from the context array written by ``lstm._context`` and
+Each worker rebuilds its arrays from the context array written by ``_pool.context`` and
 runs ``lstm_seq`` on its rows ``[r0, r0 + m)``, ``r0 = a >> ctx[0]``. Layout (``[i]`` =
 ``ctx[i]``; arrays by address from slot 16 on, all C-contiguous float32 unless noted)::
 
@@ -23,14 +23,11 @@ from __future__ import annotations
 
 from numba import carray, cfunc
 
-from rnnkit.kernels.fast._pool import WORKER_SIG, ptr_f32, ptr_i64
+from rnnkit.kernels.fast._pool import CTX_SIZE, WORKER_OPTS, WORKER_SIG, ptr_f32, ptr_i64
 from rnnkit.kernels.fast.lstm_seq import backward_rows, forward_rows
 
-CTX_SIZE = 40
-_OPTS = {"nopython": True, "cache": True, "error_model": "numpy", "fastmath": {"contract", "nsz"}}
 
-
-@cfunc(WORKER_SIG, **_OPTS)
+@cfunc(WORKER_SIG, **WORKER_OPTS)
 def forward_worker(m_rows, n, k, alpha, a, lda, b, ldb, ctx_addr, ldc, sb):
     ctx = carray(ptr_i64(ctx_addr), (CTX_SIZE,))
     T, B, H, P, Tk, n_lens = ctx[1], ctx[2], ctx[3], ctx[4], ctx[5], ctx[6]
@@ -59,7 +56,7 @@ def forward_worker(m_rows, n, k, alpha, a, lda, b, ldb, ctx_addr, ldc, sb):
     return 0
 
 
-@cfunc(WORKER_SIG, **_OPTS)
+@cfunc(WORKER_SIG, **WORKER_OPTS)
 def backward_worker(m_rows, n, k, alpha, a, lda, b, ldb, ctx_addr, ldc, sb):
     ctx = carray(ptr_i64(ctx_addr), (CTX_SIZE,))
     T, B, H, P, n_lens = ctx[1], ctx[2], ctx[3], ctx[4], ctx[6]

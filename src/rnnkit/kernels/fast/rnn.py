@@ -38,18 +38,14 @@ import numpy as np
 
 from rnnkit._checks import check_shape
 from rnnkit.kernels import _workspace as workspace
-from rnnkit.kernels.fast import _pool
 from rnnkit.kernels.fast._blas import mm_nn, mm_nt
 from rnnkit.kernels.fast._gemm import PANEL, pack, pack_transposed
-from rnnkit.kernels.fast._jit import FASTMATH, kernel
-from rnnkit.kernels.fast._pool import run_rows
+from rnnkit.kernels.fast._jit import kernel
+from rnnkit.kernels.fast._pool import context, run_rows, split_threads
 from rnnkit.kernels.fast.rnn_seq import carry_rows, grad_rows, step_rows
 
 _ACT_CODES = {"tanh": 0, "relu": 1, "sigmoid": 2}
 NO_LENGTHS = np.zeros(0, np.int64)
-CTX_SIZE = 40
-# the cfunc options of the pool workers (those of ``lstm_workers``)
-WORKER_OPTS = {"nopython": True, "cache": True, "error_model": "numpy", "fastmath": FASTMATH}
 
 
 @kernel
@@ -88,24 +84,6 @@ def _backward_loop(d_out, dh, W_hh, hx_all, h_last, lens, reverse, act, d_x_proj
         carry_rows(0, B, t, tmp, None, dh, lens)
 
 
-def _context(scalars, arrays):
-    """The int64 context array of a pool worker: ``[0]`` the shift of ``_pool``, scalars from
-    ``[1]``, array addresses from ``[16]`` (the layout of ``lstm._context``, which is not
-    used here because it loads the LSTM workers). The GRU uses it too."""
-    ctx = np.zeros(CTX_SIZE, np.int64)
-    ctx[0] = _pool.shift()
-    ctx[1:1 + len(scalars)] = [int(v) for v in scalars]
-    for i, arr in enumerate(arrays):
-        assert arr.flags.c_contiguous
-        ctx[16 + i] = arr.ctypes.data
-    return ctx
-
-
-def _pool_threads(dt, B, H):
-    """Threads for the row-split sequence (float32 only; float64 takes the serial kernel)."""
-    return _pool.threads_for(B, B * H) if dt == np.float32 else 1
-
-
 def _lengths(lengths):
     return NO_LENGTHS if lengths is None else np.ascontiguousarray(lengths, dtype=np.int64)
 
@@ -131,7 +109,7 @@ def rnn_forward(x_proj, W_hh, h0, lengths, reverse, activation, keep, bias=None,
         check_shape("x", x, (T, B, np.shape(W_ih)[1]))
     check_shape("W_hh", np.asarray(W_hh), (H, H))
     check_shape("h0", np.asarray(h0), (B, H))
-    nth = _pool_threads(dt, B, H)
+    nth = split_threads(dt, B, H)
     if fused and nth == 1:
         x_proj = workspace.empty((T, B, H), dt)
         np.matmul(x.reshape(T * B, -1), np.asarray(W_ih, dtype=dt).T, out=x_proj.reshape(T * B, H))
@@ -157,7 +135,7 @@ def rnn_forward(x_proj, W_hh, h0, lengths, reverse, activation, keep, bias=None,
         scalars = (T, B, H, hx_all.shape[0], lens.shape[0], bool(reverse), bool(keep), act, Wp.shape[0],
                    x3.shape[2], fused, hx_all.shape[2])
         arrays = (xp, Wp, h, lens, out, hx_all, bias, x3)
-        run_rows(forward_worker.address, _context(scalars, arrays), B, nth)
+        run_rows(forward_worker.address, context(scalars, arrays), B, nth)
     else:
         _forward_loop(x_proj, bias, W_hh, h, lens, bool(reverse), act, bool(keep), out, h_prev_all)
     # h_t for f'(a_t) is derived from h_prev_all and h_n in backward: the cache holds no array the
@@ -182,7 +160,7 @@ def rnn_backward(d_out, dh_n, W_hh, cache, W_ih=None):
     lens = _lengths(lengths)
     act = _ACT_CODES[activation]
     dh_new = np.empty((B, H), dt)
-    nth = _pool_threads(dt, B, H)
+    nth = split_threads(dt, B, H)
     if nth > 1:                                               # each thread runs all steps of its rows
         from rnnkit.kernels.fast.rnn_workers import backward_worker
 
@@ -194,7 +172,7 @@ def rnn_backward(d_out, dh_n, W_hh, cache, W_ih=None):
         db_rows = np.zeros((B, H), dt)
         scalars = (T, B, H, T, lens.shape[0], bool(reverse), True, act, Wbp.shape[0], Ix, with_x, Wip.shape[0], I)
         arrays = (d_out, dh, Wbp, hx_all, h_last, lens, d_x_proj, dh_new, Wip, dx, db_rows)
-        run_rows(backward_worker.address, _context(scalars, arrays), B, nth)
+        run_rows(backward_worker.address, context(scalars, arrays), B, nth)
     else:
         _backward_loop(d_out, dh, W_hh, hx_all, h_last, lens, bool(reverse), act, d_x_proj, dh_new)
     dW_cat = d_x_proj.reshape(-1, H).T @ hx_all.reshape(-1, Ix + H)       # (H, Ix + H), one GEMM

@@ -2,7 +2,7 @@
 :mod:`rnnkit.kernels.fast._pool` (float32; imported, and compiled or loaded from Numba's
 cache, on first use).
 
-Each worker rebuilds its arrays from the context array written by ``rnn._context`` and runs
+Each worker rebuilds its arrays from the context array written by ``_pool.context`` and runs
 ``rnn_seq`` on its rows ``[r0, r0 + m)``, ``r0 = a >> ctx[0]``. Layout (``[i]`` = ``ctx[i]``;
 arrays by address from slot 16 on, all C-contiguous float32 unless noted)::
 
@@ -22,8 +22,7 @@ from __future__ import annotations
 
 from numba import carray, cfunc
 
-from rnnkit.kernels.fast._pool import WORKER_SIG, ptr_f32, ptr_i64
-from rnnkit.kernels.fast.rnn import CTX_SIZE, WORKER_OPTS
+from rnnkit.kernels.fast._pool import CTX_SIZE, WORKER_OPTS, WORKER_SIG, ptr_f32, ptr_i64
 from rnnkit.kernels.fast.rnn_seq import backward_rows, forward_rows
 
 
