@@ -136,3 +136,28 @@ def test_torch_tensors_accepted_as_arguments():
                       (tt(d_state[0]), tt(d_state[1])))
     assert isinstance(ours["out"], np.ndarray)
     assert_results_close(ours, ref, 0.0, "torch tensors as arguments")
+
+
+@pytest.mark.parametrize("batch_first", [False, True], ids=["tbi", "bti"])
+@pytest.mark.parametrize("kind_id", list(KINDS) + ["rnn_relu_nobias"])
+def test_row_split_path_matches_torch(kind_id, batch_first):
+    """Shapes big enough for the float32 row split over OpenBLAS's threads (B * H >= 512; the
+    grid above is too small for it): 2 layers, bidirectional, unsorted lengths, states and
+    state gradients; outputs and every gradient against PyTorch."""
+    from rnnkit.kernels.fast import _pool
+
+    Bs, Hs = 17, 64
+    if rnnkit.get_backend() != "numba" or _pool.split_threads(np.float32, Bs, Hs) < 2:
+        pytest.skip("the float32 row split is not used here (numpy backend or one OpenBLAS thread)")
+    if kind_id == "rnn_relu_nobias":
+        kind, extra = "RNN", {"nonlinearity": "relu", "bias": False}
+    else:
+        kind, extra = KINDS[kind_id]
+    layer = getattr(nn, kind)(12, Hs, num_layers=2, bidirectional=True, batch_first=batch_first, rng=3, **extra)
+    rng = np.random.default_rng(seed_of("row_split", kind_id, batch_first))
+    x, state, d_out, d_state = random_problem(layer, 9, Bs, rng)
+    lengths = rng.integers(1, 10, Bs)
+    lengths[0] = 9
+    ours = rnnkit_run(layer, x, state, lengths, d_out, d_state)
+    ref = torch_reference(kind, layer, x, state, lengths, d_out, d_state, batch_first)
+    assert_results_close(ours, ref, RTOL[np.dtype(np.float32)], f"row split {kind_id} batch_first={batch_first}")
