@@ -112,6 +112,9 @@ def test_threads_for_small_work_and_switch(monkeypatch):
     assert _pool.threads_for(64, _pool.MIN_CELLS_PER_THREAD) == 1
     monkeypatch.setenv("RNNKIT_POOL", "0")
     assert _pool.threads_for(64, 64 * 512) == 1
+    monkeypatch.setenv("RNNKIT_POOL", "off")
+    with pytest.raises(ValueError, match="RNNKIT_POOL must be '0' .* or '1' .*, got 'off'"):
+        _pool.threads_for(64, 64 * 512)
 
 
 @needs_pool

@@ -141,7 +141,10 @@ def shift() -> int:
 
 def threads_for(rows: int, cells: int) -> int:
     """How many threads a split of ``rows`` rows (``cells`` elements per step) should use."""
-    if not _available or config.DISABLE_JIT or os.environ.get("RNNKIT_POOL", "1") == "0":
+    switch = os.environ.get("RNNKIT_POOL", "1")
+    if switch not in ("0", "1"):
+        raise ValueError(f"RNNKIT_POOL must be '0' (serial kernels) or '1' (row split), got {switch!r}")
+    if not _available or config.DISABLE_JIT or switch == "0":
         return 1
     n = min(int(_get_threads()), int(_pool_size.value), rows, cells // MIN_CELLS_PER_THREAD)
     if n < 2:
