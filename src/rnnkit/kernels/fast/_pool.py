@@ -17,7 +17,7 @@ it sleeps, so a thread of our own would share a core with it (measured: 1.4x-1.7
 steps). Here the spinning thread is the one that takes the work.
 
 The workers are Numba ``cfunc``s (``WORKER_SIG``) that read their arrays from a context
-array of int64 (addresses and sizes, ``ptr_f32``/``ptr_f64``/``ptr_i64`` turn an address
+array of int64 (addresses and sizes, ``ptr_f32``/``ptr_i64`` turn an address
 back into a pointer for ``numba.carray``). Slot ``[0]`` is the shift of ``a`` (found by the
 self-test); the rest of the layout belongs to each kernel (see ``lstm_workers``,
 ``rnn_workers``, ``gru_workers``). A kernel makes one dispatch per sequence.
@@ -44,7 +44,7 @@ from rnnkit.kernels.fast._blas import _found
 from rnnkit.kernels.fast._jit import FASTMATH
 
 __all__ = ["WORKER_SIG", "WORKER_OPTS", "CTX_SIZE", "run_rows", "threads_for", "split_threads", "context", "ptr_f32",
-           "ptr_f64", "ptr_i64", "MIN_CELLS_PER_THREAD"]
+           "ptr_i64", "MIN_CELLS_PER_THREAD"]
 
 MIN_CELLS_PER_THREAD = 256       # below this a range is not worth a dispatch (~1-2 us)
 _MODE = 3                        # a real-valued legacy call (double in 0.3.2x, DOUBLE|XDOUBLE before)
@@ -73,7 +73,6 @@ def _pointer_intrinsic(elem):
 
 
 ptr_f32 = _pointer_intrinsic(types.float32)
-ptr_f64 = _pointer_intrinsic(types.float64)
 ptr_i64 = _pointer_intrinsic(types.int64)
 
 _lib = _found[3] if _found else None
