@@ -26,7 +26,8 @@ import argparse
 import time
 
 from rnnkit import datasets, nn, optim
-from rnnkit.train import SequenceModel, evaluate, fit
+from rnnkit.models import SequenceModel
+from rnnkit.train import evaluate, fit
 
 
 def main(argv=None) -> None:

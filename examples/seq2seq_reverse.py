@@ -23,7 +23,8 @@ import numpy as np
 
 from rnnkit import nn, optim
 from rnnkit.datasets import reverse_sequence
-from rnnkit.train import Callback, Seq2Seq, evaluate, fit, seq2seq_data
+from rnnkit.models import Seq2Seq, seq2seq_data
+from rnnkit.train import Callback, evaluate, fit
 
 
 class TimeBudget(Callback):

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from rnnkit import optim
+from rnnkit.models import SequenceModel
 from rnnkit.serialization import FileFormatError
 from rnnkit.train import (
     EarlyStopping,
     LearningRateScheduler,
     ModelCheckpoint,
     NonFiniteError,
-    SequenceModel,
     fit,
     load_checkpoint_model,
     save_checkpoint,

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from rnnkit import nn, optim
+from rnnkit.models import SequenceModel
 from rnnkit.train import (
     MAE,
     RMSE,
@@ -20,7 +21,6 @@ from rnnkit.train import (
     LearningRateScheduler,
     NonFiniteError,
     Perplexity,
-    SequenceModel,
     evaluate,
     fit,
     predict,

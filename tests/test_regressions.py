@@ -8,7 +8,8 @@ import pytest
 
 import rnnkit
 from rnnkit import nn
-from rnnkit.train import SequenceModel, fit, predict
+from rnnkit.models import SequenceModel
+from rnnkit.train import fit, predict
 
 
 # -- a rejected gradient must not consume the saved forward (Module._peek contract) ----------
@@ -152,7 +153,8 @@ def test_sequential_rejects_lengths_nobody_takes():
 
 
 def test_fit_progress_must_be_bool():
-    from rnnkit.train import SequenceModel, fit
+    from rnnkit.models import SequenceModel
+    from rnnkit.train import fit
     model = SequenceModel(1, 4, 1, cell="gru", output="last", rng=0)
     X, Y = np.zeros((4, 3, 1), np.float32), np.zeros((4, 1), np.float32)
     with pytest.raises(TypeError, match="progress"):

@@ -10,7 +10,8 @@ import rnnkit
 from helpers import RTOL, assert_close, check_fd, seed_of
 from rnnkit import nn, optim
 from rnnkit.datasets import reverse_sequence
-from rnnkit.train import Seq2Seq, evaluate, fit, pack_seq2seq, seq2seq_data, unpack_seq2seq
+from rnnkit.models import Seq2Seq, pack_seq2seq, seq2seq_data, unpack_seq2seq
+from rnnkit.train import evaluate, fit
 
 V_SRC, V_TGT, E, H = 6, 7, 3, 4
 CONFIGS = [  # (cell, num_layers, bidirectional_encoder)

@@ -11,8 +11,8 @@ import pytest
 
 import rnnkit
 from rnnkit import nn
+from rnnkit.models import CharRNN, SequenceModel
 from rnnkit.serialization import FileFormatError, pack, read_npz, register, unpack, write_npz_atomic
-from rnnkit.train import CharRNN, SequenceModel
 
 LAYERS = [
     ("RNN", lambda: nn.RNN(3, 5, num_layers=2, nonlinearity="relu", rng=1)),

@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 
 from rnnkit import no_grad, optim
+from rnnkit.models import CharRNN, SequenceModel
 from rnnkit.train import (
     Callback,
-    CharRNN,
     ModelCheckpoint,
-    SequenceModel,
     evaluate_tbptt,
     fit_tbptt,
     stream_windows,

@@ -116,7 +116,7 @@ def _run(args) -> int:
         from rnnkit.apps.tasks import TASKS
         for name in datasets.available():
             doc = (getattr(datasets, name).__doc__ or "").strip().splitlines()[0]
-            mark = "" if name in TASKS else "  [seq2seq: see rnnkit.train.seq2seq]"
+            mark = "" if name in TASKS else "  [seq2seq: see rnnkit.models.seq2seq]"
             print(f"{name:20s} {doc}{mark}")
         return 0
     raise ValueError(f"unknown command {args.command!r}")

@@ -5,8 +5,8 @@ array); every other key is a plain numeric array. Nested Python values (optimize
 history, module configuration) are turned into JSON by :func:`pack`, with each ndarray
 moved out to its own archive key and replaced by a reference. Reading uses
 ``np.load(..., allow_pickle=False)`` and builds modules only from an allow-list of classes
-(everything exported by :mod:`rnnkit.nn`, the models in :mod:`rnnkit.train.models`, and
-classes passed to :func:`register`), so loading a file never imports or runs anything named
+(everything exported by :mod:`rnnkit.nn`, and the classes passed to :func:`register`,
+as every model of :mod:`rnnkit.models` does), so loading a file never imports or runs anything named
 in it.
 
 Writes are atomic: the archive goes to a temporary file in the destination directory,
@@ -72,14 +72,12 @@ def register(cls: type, name: str | None = None) -> type:
 def allowed_classes() -> dict[str, type]:
     """``{name: class}`` of every module class a file may name."""
     from rnnkit import nn
-    from rnnkit.train import models
 
     out: dict[str, type] = {}
-    for mod in (nn, models):
-        for name in getattr(mod, "__all__", ()):
-            obj = getattr(mod, name, None)
-            if isinstance(obj, type) and issubclass(obj, Module):
-                out[name] = obj
+    for name in nn.__all__:
+        obj = getattr(nn, name, None)
+        if isinstance(obj, type) and issubclass(obj, Module):
+            out[name] = obj
     out.update(_REGISTRY)
     return out
 
@@ -202,7 +200,7 @@ def build_module(config, arrays=None) -> Module:
     cls = allowed_classes().get(name) if isinstance(name, str) else None
     if cls is None:
         raise FileFormatError(
-            f"unknown module class {name!r}: only rnnkit.nn classes, rnnkit.train.models classes and "
+            f"unknown module class {name!r}: only rnnkit.nn classes and "
             "classes passed to rnnkit.serialization.register() can be loaded"
         )
     if not isinstance(config["args"], list) or not isinstance(config["kwargs"], dict):

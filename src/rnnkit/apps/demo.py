@@ -20,7 +20,8 @@ import numpy as np
 from rnnkit import datasets, nn, optim
 from rnnkit._checks import check_int
 from rnnkit.diagnostics import compare_cells
-from rnnkit.train import CharRNN, SequenceModel, evaluate, evaluate_tbptt, fit, fit_tbptt
+from rnnkit.models import CharRNN, SequenceModel
+from rnnkit.train import evaluate, evaluate_tbptt, fit, fit_tbptt
 
 __all__ = ["run_demo"]
 

@@ -14,7 +14,7 @@ generation      char-level LM (TBPTT)      cross-entropy           bits per char
 
 ``arch='window_mlp'`` trains the feed-forward baseline (an MLP over the flattened window)
 on the same data, the comparison the tutorials make for time-series prediction.
-Seq2seq tasks are trained by :mod:`rnnkit.train.seq2seq` (encoder-decoder), not here.
+Seq2seq tasks are trained by :mod:`rnnkit.models.seq2seq` (encoder-decoder), not here.
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ import numpy as np
 
 from rnnkit import datasets, optim
 from rnnkit._checks import check_choice, check_float_range, check_int
+from rnnkit.models import CharRNN, SequenceModel
 from rnnkit.nn import WindowMLP
 from rnnkit.serialization import load_model, save_model
-from rnnkit.train import CharRNN, ModelCheckpoint, SequenceModel, evaluate, evaluate_tbptt, fit, fit_tbptt
+from rnnkit.train import ModelCheckpoint, evaluate, evaluate_tbptt, fit, fit_tbptt
 
 __all__ = ["TASKS", "TrainConfig", "train_task", "evaluate_task", "load_task_data"]
 
@@ -110,7 +111,7 @@ def build_model(cfg: TrainConfig, ds):
         return CharRNN(len(ds.vocab), cfg.hidden_size, cfg.num_layers, cell=cfg.cell,
                        embedding_dim=cfg.embedding_dim, dropout=cfg.dropout, rng=rng)
     if ds.mapping == "seq2seq":
-        raise ValueError(f"task {cfg.task!r} is seq2seq: use rnnkit.train.seq2seq, not this trainer")
+        raise ValueError(f"task {cfg.task!r} is seq2seq: use rnnkit.models.seq2seq, not this trainer")
     tokens = np.issubdtype(ds.X.dtype, np.integer)
     classes = _is_classification(ds)
     if classes:

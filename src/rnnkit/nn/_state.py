@@ -6,7 +6,7 @@ import numpy as np
 
 from rnnkit._checks import as_float_array, check_shape
 
-__all__ = ["state_arrays"]
+__all__ = ["state_arrays", "detach_state"]
 
 
 def state_arrays(value, arg: str, names: tuple[str, ...], shapes, dtype, batched: bool, owner: str):
@@ -37,3 +37,14 @@ def state_arrays(value, arg: str, names: tuple[str, ...], shapes, dtype, batched
         check_shape(name, a, tuple(shape) if batched else tuple(shape[:-2]) + (shape[-1],))
         out.append(a if batched else np.expand_dims(a, -2))
     return tuple(out)
+
+
+def detach_state(state):
+    """Copy a recurrent state (an array, a tuple of arrays, or None) so that it no longer
+    aliases the arrays of the step that made it. Backward never sends a gradient into a
+    state passed to ``forward``, so the copy is all truncation needs."""
+    if state is None:
+        return None
+    if isinstance(state, tuple):
+        return tuple(detach_state(s) for s in state)
+    return np.array(state, copy=True)

@@ -1,10 +1,12 @@
 """Training: ``fit`` (mini-batches), ``fit_tbptt`` (truncated BPTT on long streams), callbacks,
-checkpoints with exact resume, metrics, history, and the ready-made ``SequenceModel``/``CharRNN``.
+checkpoints with exact resume, metrics and history. The ready-made networks live in :mod:`rnnkit.models`
+(``rnnkit.train.SequenceModel`` and the other model names still resolve there).
 
 Example::
 
     from rnnkit import optim
-    from rnnkit.train import EarlyStopping, ModelCheckpoint, SequenceModel, fit
+    from rnnkit.models import SequenceModel
+    from rnnkit.train import EarlyStopping, ModelCheckpoint, fit
 
     model = SequenceModel(1, 32, 1, cell="gru", output="last", rng=0)
     hist = fit(model, (X, Y), loss="mse", optimizer=optim.Adam(model.parameters(), 1e-2),
@@ -13,14 +15,13 @@ Example::
     hist = fit(model, (X, Y), ..., resume="run.npz")      # continue the same run exactly
 """
 
+from rnnkit.nn._state import detach_state
 from rnnkit.train.callbacks import Callback, EarlyStopping, LearningRateScheduler, ModelCheckpoint
 from rnnkit.train.checkpoint import load_checkpoint, load_checkpoint_model, save_checkpoint
 from rnnkit.train.errors import NonFiniteError
 from rnnkit.train.fit import evaluate, fit, predict
 from rnnkit.train.history import History
 from rnnkit.train.metrics import MAE, RMSE, Accuracy, BitsPerCharacter, Metric, Perplexity, get_metric
-from rnnkit.train.models import CharRNN, SequenceModel, detach_state
-from rnnkit.train.seq2seq import Seq2Seq, pack_seq2seq, seq2seq_data, unpack_seq2seq
 from rnnkit.train.tbptt import evaluate_tbptt, fit_tbptt, stream_windows
 from rnnkit.train.trainer import Trainer
 
@@ -29,6 +30,16 @@ __all__ = [
     "Callback", "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler",
     "save_checkpoint", "load_checkpoint", "load_checkpoint_model", "NonFiniteError", "History",
     "Metric", "Accuracy", "RMSE", "MAE", "BitsPerCharacter", "Perplexity", "get_metric",
-    "SequenceModel", "CharRNN", "detach_state",
-    "Seq2Seq", "pack_seq2seq", "unpack_seq2seq", "seq2seq_data",
+    "detach_state",
 ]
+
+_MOVED = ("SequenceModel", "CharRNN", "Seq2Seq", "pack_seq2seq", "unpack_seq2seq", "seq2seq_data")
+
+
+def __getattr__(name):
+    """The models moved to :mod:`rnnkit.models`; their old names here keep working."""
+    if name in _MOVED:
+        import rnnkit.models
+
+        return getattr(rnnkit.models, name)
+    raise AttributeError(f"module 'rnnkit.train' has no attribute {name!r}")

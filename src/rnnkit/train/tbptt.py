@@ -35,9 +35,9 @@ import numpy as np
 
 from rnnkit._checks import check_int
 from rnnkit._grad_mode import inference_mode
+from rnnkit.nn._state import detach_state
 from rnnkit.train.evaluation import Evaluation
 from rnnkit.train.history import History
-from rnnkit.train.models import detach_state
 from rnnkit.train.trainer import Trainer, split_output
 
 __all__ = ["fit_tbptt", "evaluate_tbptt", "stream_windows"]

@@ -24,13 +24,13 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from rnnkit._checks import as_rng, check_bool, check_choice
+from rnnkit.nn._state import detach_state
 from rnnkit.nn.module import Module
 from rnnkit.nn.sequence import length_mask
 from rnnkit.train.callbacks import Callback
 from rnnkit.train.errors import NonFiniteError
 from rnnkit.train.history import History
 from rnnkit.train.metrics import Metric, get_metric
-from rnnkit.train.models import detach_state
 
 __all__ = ["Trainer", "make_loss", "split_output"]
 

@@ -1,4 +1,4 @@
-"""Ready-made composite models: :class:`SequenceModel` and :class:`CharRNN`.
+"""The ready-made composite network: :class:`SequenceModel`.
 
 ``SequenceModel`` is the network the trainer, the CLI and the demos use::
 
@@ -30,22 +30,12 @@ from rnnkit.nn.embedding import Embedding
 from rnnkit.nn.linear import Linear
 from rnnkit.nn.module import Module, _as_float_dtype
 from rnnkit.nn.rnn import GRU, LSTM, RNN
+from rnnkit.serialization import register
 
-__all__ = ["SequenceModel", "CharRNN", "detach_state"]
+__all__ = ["SequenceModel"]
 
 _CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 _OUTPUTS = ("sequence", "last")
-
-
-def detach_state(state):
-    """Copy a recurrent state (an array, a tuple of arrays, or None) so that it no longer
-    aliases the arrays of the step that made it. Backward never sends a gradient into a
-    state passed to ``forward``, so the copy is all truncation needs."""
-    if state is None:
-        return None
-    if isinstance(state, tuple):
-        return tuple(detach_state(s) for s in state)
-    return np.array(state, copy=True)
 
 
 class SequenceModel(Module):
@@ -218,22 +208,4 @@ class SequenceModel(Module):
         return f"cell={self.cell!r}, output={self.output!r}"
 
 
-class CharRNN(SequenceModel):
-    """Character-level language model: ids ``(B, T)`` -> next-id logits ``(B, T, V)``.
-
-    ``SequenceModel(embedding_dim, hidden_size, vocab_size, num_embeddings=vocab_size,
-    output='sequence')``; train it with :func:`rnnkit.train.fit_tbptt` on one long stream.
-
-    Example::
-
-        model = CharRNN(65, hidden_size=128, num_layers=2, rng=0)
-        logits, state = model(np.zeros((8, 50), np.int64))       # (8, 50, 65)
-        text_ids = model.generate(np.array([1, 2, 3]), 100, temperature=0.8, rng=0)
-    """
-
-    def __init__(self, vocab_size: int, hidden_size: int = 128, num_layers: int = 2, *, cell: str = "lstm",
-                 embedding_dim: int | None = None, dropout: float = 0.0, dtype=None, rng=None):
-        vocab_size = check_int("vocab_size", vocab_size, 1)
-        emb = min(vocab_size, 64) if embedding_dim is None else embedding_dim
-        super().__init__(emb, hidden_size, vocab_size, cell=cell, num_layers=num_layers, dropout=dropout,
-                         output="sequence", num_embeddings=vocab_size, dtype=dtype, rng=rng)
+register(SequenceModel)

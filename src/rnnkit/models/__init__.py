@@ -1,0 +1,17 @@
+"""Ready-made networks built from :mod:`rnnkit.nn`: what the estimators, the CLI and the demos train.
+
+- :class:`SequenceModel`: (Embedding) -> RNN/LSTM/GRU -> (Dropout) -> Linear, batch-first,
+  many-to-many or many-to-one.
+- :class:`CharRNN`: a character-level language model (a token-input ``SequenceModel``).
+- :class:`Seq2Seq`: encoder-decoder over token ids, with :func:`pack_seq2seq` to carry
+  source, lengths and decoder input through :func:`rnnkit.train.fit` as one array.
+
+Every model registers itself with :func:`rnnkit.serialization.register`, so
+:func:`rnnkit.load_model` can rebuild it.
+"""
+
+from rnnkit.models.char_rnn import CharRNN
+from rnnkit.models.seq2seq import Seq2Seq, pack_seq2seq, seq2seq_data, unpack_seq2seq
+from rnnkit.models.sequence_model import SequenceModel
+
+__all__ = ["SequenceModel", "CharRNN", "Seq2Seq", "pack_seq2seq", "unpack_seq2seq", "seq2seq_data"]
