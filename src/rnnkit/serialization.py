@@ -33,6 +33,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from rnnkit.errors import FileFormatError
 from rnnkit.nn.module import Module
 
 __all__ = [
@@ -46,8 +47,6 @@ _META_KEY = "__meta__"
 _REGISTRY: dict[str, type] = {}
 
 
-class FileFormatError(ValueError):
-    """A file that is not a valid rnnkit archive, or that names a class not on the allow-list."""
 
 
 # -- the allow-list ---------------------------------------------------------------------
@@ -260,6 +259,8 @@ def _fsync_directory(directory: str) -> None:
 def read_npz(path, expected_format: str | None = None) -> tuple[dict, dict[str, np.ndarray]]:
     """Read a file written by :func:`write_npz_atomic`: ``(meta, arrays)``; never unpickles."""
     path = os.fspath(path)
+    if os.path.isfile(path) and not zipfile.is_zipfile(path):     # a .npy or a CSV is no archive
+        raise FileFormatError(f"{path}: not an rnnkit archive (not a zip/.npz file)")
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}

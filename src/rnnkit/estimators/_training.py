@@ -1,0 +1,141 @@
+"""The training run every estimator's ``fit`` does: Adam, a validation set, early stopping,
+the best weights kept, a time budget.
+
+::
+
+    opt = Adam(lr, weight_decay)                    # optionally ReduceLROnPlateau on `monitor`
+    fit(model, train, val_data=val, epochs=max_epochs, callbacks=[
+        KeepBest(monitor),                          # snapshot the best epoch's weights ...
+        EarlyStopping(monitor, patience),           # stop after `patience` epochs without gain
+        MaxTime(seconds)])                          # stop once the budget is spent
+    # ... and at the end the model holds the best epoch's weights (KeepBest restores them)
+
+``monitor`` is a validation value (``val_loss``, ``val_accuracy``) when there is a
+validation set, else the training loss.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from rnnkit._checks import check_float_range, check_int
+from rnnkit.train.callbacks import Callback, EarlyStopping, LearningRateScheduler, _Improvement
+
+__all__ = ["FitSettings", "KeepBest", "MaxTime", "train_network"]
+
+
+class KeepBest(Callback):
+    """Keep a copy of the weights of the best epoch by ``monitor``; put them back at the end.
+
+    ``best_epoch`` and ``best`` tell which epoch won and its value (0 and nan before any).
+    """
+
+    def __init__(self, monitor: str = "val_loss", mode: str = "auto"):
+        self.monitor = monitor
+        self.tracker = _Improvement(monitor, mode, 0.0)
+        self.best_epoch = 0
+        self.weights = None
+
+    def on_epoch_end(self, trainer, epoch, logs) -> None:
+        v = logs.get(self.monitor)
+        v = float("nan") if v is None else float(v)
+        if self.tracker.better(v):
+            self.tracker.best, self.best_epoch = v, epoch
+            self.weights = trainer.model.state_dict()
+
+    def on_train_end(self, trainer) -> None:
+        if self.weights is not None:
+            trainer.model.load_state_dict(self.weights)
+
+    @property
+    def best(self) -> float:
+        return self.tracker.best if self.best_epoch else math.nan
+
+
+class MaxTime(Callback):
+    """Stop training once ``seconds`` of wall time have passed since it began."""
+
+    def __init__(self, seconds: float):
+        self.seconds = check_float_range("max_time", seconds, 0.0, math.inf)
+        self.start = None
+        self.expired = False
+
+    def on_train_begin(self, trainer) -> None:
+        self.start = time.monotonic()
+
+    def on_batch_end(self, trainer, step, logs) -> None:
+        if time.monotonic() - self.start >= self.seconds:
+            self.expired = True
+            trainer.stop_training = True
+
+
+@dataclass
+class FitSettings:
+    """The training settings estimators share (each is a constructor argument of theirs)."""
+
+    max_epochs: int = 100
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    clip_grad_norm: float | None = 1.0
+    patience: int = 10
+    reduce_lr_patience: int | None = None
+    max_time: float | None = None
+    verbose: int = 0
+
+    def validate(self) -> FitSettings:
+        check_int("max_epochs", self.max_epochs, 1)
+        check_int("batch_size", self.batch_size, 1)
+        check_float_range("lr", self.lr, 1e-12, 10.0)
+        check_float_range("weight_decay", self.weight_decay, 0.0, 1e6)
+        if self.clip_grad_norm is not None:
+            check_float_range("clip_grad_norm", self.clip_grad_norm, 1e-12, math.inf)
+        check_int("patience", self.patience, 0)
+        if self.reduce_lr_patience is not None:
+            check_int("reduce_lr_patience", self.reduce_lr_patience, 0)
+        if self.max_time is not None:
+            check_float_range("max_time", self.max_time, 0.0, math.inf)
+        check_int("verbose", int(self.verbose) if isinstance(self.verbose, bool) else self.verbose, 0)
+        return self
+
+    @classmethod
+    def from_estimator(cls, est) -> FitSettings:
+        """The settings read from the estimator's attributes of the same names (absent ones default)."""
+        names = cls.__dataclass_fields__
+        return cls(**{k: getattr(est, k) for k in names if hasattr(est, k)}).validate()
+
+
+def train_network(model, train_data, *, settings: FitSettings, loss, val_data=None, metrics=(),
+                  monitor: str | None = None, rng=None, callbacks=(), fit_fn=None, **fit_kwargs):
+    """Train ``model`` as the module docstring says; returns ``(history, keep_best)``.
+
+    ``train_data``/``val_data`` are what :func:`rnnkit.train.fit` takes (or, with ``fit_fn``,
+    what that function takes: e.g. :func:`rnnkit.train.fit_tbptt` and its streams).
+    ``monitor`` defaults to ``val_loss`` with validation data, ``loss`` without.
+    """
+    from rnnkit import optim
+    from rnnkit.train import fit
+
+    if monitor is None:
+        monitor = "val_loss" if val_data is not None else "loss"
+    opt = optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    keep = KeepBest(monitor)
+    cbs = [keep, EarlyStopping(monitor, patience=settings.patience)]
+    if settings.reduce_lr_patience is not None:
+        sched = optim.lr_scheduler.ReduceLROnPlateau(opt, mode=keep.tracker.mode, factor=0.5,
+                                                      patience=settings.reduce_lr_patience)
+        cbs.append(LearningRateScheduler(sched, monitor=monitor))
+    if settings.max_time is not None:
+        cbs.append(MaxTime(settings.max_time))
+    cbs.extend(callbacks)
+    fit_fn = fit if fit_fn is None else fit_fn
+    kw = dict(loss=loss, optimizer=opt, epochs=settings.max_epochs, batch_size=settings.batch_size,
+              val_data=val_data, metrics=list(metrics), callbacks=cbs, clip_grad_norm=settings.clip_grad_norm,
+              progress=bool(settings.verbose))
+    if fit_fn is fit:
+        kw["rng"] = rng
+    kw.update(fit_kwargs)
+    history = fit_fn(model, train_data, **kw)
+    return history, keep

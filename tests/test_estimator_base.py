@@ -1,0 +1,116 @@
+"""The estimator base: scikit-learn's parameter protocol, the fitted check, one-file saving."""
+
+import numpy as np
+import pytest
+
+import rnnkit
+from rnnkit.errors import FileFormatError, NotFittedError
+from rnnkit.estimators import BaseEstimator, FitSettings, KeepBest, register_estimator, train_network
+from rnnkit.models import SequenceModel
+from rnnkit.train import predict
+
+
+@register_estimator
+class _Summer(BaseEstimator):
+    """A minimal estimator: a GRU regressing the sum of its inputs, with a fitted offset."""
+
+    def __init__(self, hidden_size=8, max_epochs=3, lr=1e-2, random_state=0):
+        self.hidden_size = hidden_size
+        self.max_epochs = max_epochs
+        self.lr = lr
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        self.offset_ = float(np.mean(y))
+        self.model_ = SequenceModel(X.shape[2], self.hidden_size, 1, cell="gru", output="last",
+                                    rng=self.random_state)
+        self.history_, self.keep_ = train_network(
+            self.model_, (X, y - self.offset_), val_data=(X[:8], y[:8] - self.offset_),
+            settings=FitSettings.from_estimator(self), loss="mse", rng=self.random_state)
+        return self
+
+    def _fitted_state(self):
+        return {"offset": self.offset_}
+
+    def _set_fitted_state(self, state):
+        self.offset_ = state["offset"]
+
+    def predict(self, X):
+        return predict(self.model_, X)[:, 0] + self.offset_
+
+
+def _data(n=40):
+    g = np.random.default_rng(0)
+    X = g.normal(size=(n, 5, 2)).astype(np.float32)
+    return X, X.sum(axis=(1, 2))[:, None].astype(np.float32)
+
+
+def test_get_set_params_and_repr():
+    est = _Summer(hidden_size=4)
+    assert est.get_params() == {"hidden_size": 4, "lr": 1e-2, "max_epochs": 3, "random_state": 0}
+    assert est.set_params(lr=0.5) is est and est.lr == 0.5
+    assert repr(est) == "_Summer(hidden_size=4, lr=0.5)"
+    with pytest.raises(ValueError, match="no parameter 'hiden_size'"):
+        est.set_params(hiden_size=3)
+
+
+def test_not_fitted_is_a_clear_error(tmp_path):
+    with pytest.raises(NotFittedError, match="not fitted yet: call fit before save"):
+        _Summer().save(tmp_path / "x.npz")
+    assert issubclass(NotFittedError, ValueError) and issubclass(NotFittedError, AttributeError)
+
+
+def test_save_load_predicts_the_same(tmp_path):
+    X, y = _data()
+    est = _Summer().fit(X, y)
+    path = tmp_path / "est.npz"
+    est.save(path)
+    back = rnnkit.load(path)
+    assert type(back) is _Summer and back.get_params() == est.get_params()
+    assert back.offset_ == est.offset_
+    np.testing.assert_array_equal(back.predict(X), est.predict(X))
+    assert type(_Summer.load(path)) is _Summer
+
+
+def test_load_refuses_another_class_and_plain_files(tmp_path):
+    X, y = _data()
+    path = tmp_path / "est.npz"
+    _Summer().fit(X, y).save(path)
+
+    @register_estimator
+    class _Other(BaseEstimator):
+        def __init__(self, a=1):
+            self.a = a
+
+    with pytest.raises(FileFormatError, match="holds a _Summer, not a _Other"):
+        _Other.load(path)
+    np.save(tmp_path / "plain.npy", np.zeros(3))
+    with pytest.raises(FileFormatError):
+        rnnkit.load(tmp_path / "plain.npy")
+
+
+def test_rnnkit_load_also_reads_bare_models(tmp_path):
+    model = SequenceModel(2, 3, 1, rng=0)
+    rnnkit.save_model(model, tmp_path / "m.npz")
+    back = rnnkit.load(tmp_path / "m.npz")
+    assert type(back) is SequenceModel
+    for (n, p), (_, q) in zip(model.named_parameters(), back.named_parameters()):
+        np.testing.assert_array_equal(p.data, q.data, err_msg=n)
+
+
+def test_keep_best_restores_the_best_epoch():
+    X, y = _data()
+    est = _Summer(max_epochs=6, lr=0.05).fit(X, y)
+    keep: KeepBest = est.keep_
+    val = est.history_.history["val_loss"]
+    assert keep.best_epoch == int(np.argmin(val)) + 1
+    Xv, yv = X[:8], y[:8] - est.offset_
+    pred = predict(est.model_, Xv)
+    assert np.mean((pred - yv) ** 2) == pytest.approx(min(val), rel=1e-5)
+
+
+def test_fit_settings_are_checked():
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        FitSettings(batch_size=0).validate()
+    with pytest.raises(TypeError, match="max_epochs must be an integer"):
+        FitSettings(max_epochs=2.5).validate()
