@@ -22,7 +22,7 @@ stdlib_text            one-to-many generation                     char-level lan
 
 Real data, read from files (nothing is downloaded): ``load_ts`` (UCR/UEA ``.ts``),
 ``load_uea`` / ``load_ucr`` / ``load_archive`` (the archive problems the aeon and sktime wheels
-ship, ``list_archives()``).
+ship, ``list_archives()``), ``load_mnist1d`` (through the optional ``mnist1d`` package).
 """
 
 from rnnkit.datasets._base import IGNORE_INDEX, MAPPINGS, SequenceDataset, TextCorpus
@@ -30,6 +30,7 @@ from rnnkit.datasets.archives import list_archives, load_archive, load_ucr, load
 from rnnkit.datasets.classification import counting, parity
 from rnnkit.datasets.labelling import sequence_labelling
 from rnnkit.datasets.memory import adding_problem, copy_task, delayed_recall
+from rnnkit.datasets.mnist1d import load_mnist1d
 from rnnkit.datasets.registry import available, get
 from rnnkit.datasets.sentiment import SENTIMENT_WORDS, sentiment_like
 from rnnkit.datasets.seq2seq import reverse_sequence, sort_digits
@@ -44,4 +45,5 @@ __all__ = [
     "sequence_labelling", "reverse_sequence", "sort_digits", "stdlib_text", "stdlib_files",
     "sentiment_like", "SENTIMENT_WORDS", "get", "available",
     "SequenceData", "load_ts", "read_ts_header", "load_uea", "load_ucr", "load_archive", "list_archives",
+    "load_mnist1d",
 ]
