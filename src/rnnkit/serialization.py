@@ -260,7 +260,7 @@ def read_npz(path, expected_format: str | None = None) -> tuple[dict, dict[str, 
     """Read a file written by :func:`write_npz_atomic`: ``(meta, arrays)``; never unpickles."""
     path = os.fspath(path)
     if os.path.isfile(path) and not zipfile.is_zipfile(path):     # a .npy or a CSV is no archive
-        raise FileFormatError(f"{path}: not an rnnkit archive (not a zip/.npz file)")
+        raise FileFormatError(f"{path}: not a readable rnnkit archive (not a zip/.npz file)")
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
