@@ -24,6 +24,7 @@ Real data, read from files (nothing is downloaded):
 
 - ``load_ts``: a UCR/UEA ``.ts`` file; ``load_uea`` / ``load_ucr`` / ``load_archive``: the archive
   problems the aeon and sktime wheels ship (``list_archives()``).
+- ``load_sequences``: labelled sequences from ``.ts``, wide or long ``.csv``, or ``.npz``.
 - ``load_series``: a CSV or Parquet series, or a packaged one by name (``list_series()``).
 - ``load_mnist1d``: MNIST-1D through the optional ``mnist1d`` package.
 """
@@ -39,6 +40,7 @@ from rnnkit.datasets.registry import available, get
 from rnnkit.datasets.sentiment import SENTIMENT_WORDS, sentiment_like
 from rnnkit.datasets.seq2seq import reverse_sequence, sort_digits
 from rnnkit.datasets.sequence_data import SequenceData
+from rnnkit.datasets.sequence_files import load_sequences
 from rnnkit.datasets.series import sine_wave
 from rnnkit.datasets.text import stdlib_files, stdlib_text
 from rnnkit.datasets.ts_format import load_ts, read_ts_header
@@ -50,4 +52,5 @@ __all__ = [
     "sentiment_like", "SENTIMENT_WORDS", "get", "available",
     "SequenceData", "load_ts", "read_ts_header", "load_uea", "load_ucr", "load_archive", "list_archives",
     "load_mnist1d", "TimeSeries", "load_series", "list_series", "PACKAGED_SERIES",
+    "load_sequences",
 ]
