@@ -9,7 +9,7 @@ import pytest
 HAVE_ARCHIVES = importlib.util.find_spec("aeon") is not None or importlib.util.find_spec("sktime") is not None
 MODULES = [
     ("sequence_data", False), ("archives", True), ("csv_series", True), ("text_files", False),
-    ("date_pairs", False), ("code_tags", False),
+    ("date_pairs", False), ("code_tags", False), ("tagged_files", False),
 ]
 
 

@@ -24,7 +24,8 @@ Real data, read from files (nothing is downloaded):
 
 - ``load_ts``: a UCR/UEA ``.ts`` file; ``load_uea`` / ``load_ucr`` / ``load_archive``: the archive
   problems the aeon and sktime wheels ship (``list_archives()``).
-- ``load_sequences``: labelled sequences from ``.ts``, wide or long ``.csv``, or ``.npz``.
+- ``load_sequences``: labelled sequences from ``.ts``, wide or long ``.csv``, or ``.npz``;
+  ``load_tagged``: one label per step (long ``.csv``, ``.npz``); ``load_pairs``: string pairs.
 - ``load_series``: a CSV or Parquet series, or a packaged one by name (``list_series()``).
 - ``load_mnist1d``: MNIST-1D through the optional ``mnist1d`` package.
 - ``load_text``: a text file, a folder of them, or a list (``stdlib_text`` stays the built-in corpus).
@@ -47,6 +48,7 @@ from rnnkit.datasets.seq2seq import reverse_sequence, sort_digits
 from rnnkit.datasets.sequence_data import SequenceData
 from rnnkit.datasets.sequence_files import load_sequences
 from rnnkit.datasets.series import sine_wave
+from rnnkit.datasets.tagged_files import load_pairs, load_tagged
 from rnnkit.datasets.text import stdlib_files, stdlib_text
 from rnnkit.datasets.text_files import load_text
 from rnnkit.datasets.ts_format import load_ts, read_ts_header
@@ -59,5 +61,5 @@ __all__ = [
     "SequenceData", "load_ts", "read_ts_header", "load_uea", "load_ucr", "load_archive", "list_archives",
     "load_mnist1d", "TimeSeries", "load_series", "list_series", "PACKAGED_SERIES",
     "load_sequences", "load_text", "TaggedText", "python_token_tags", "tag_python", "TAG_NAMES",
-    "TextPairs", "date_pairs", "format_date", "DATE_FORMATS",
+    "TextPairs", "date_pairs", "format_date", "DATE_FORMATS", "load_tagged", "load_pairs",
 ]

@@ -42,7 +42,7 @@ _TIME_NAMES = ("time", "t", "step", "timestamp")
 _PAD = frozenset({"", "nan"})
 
 
-def _find(t: Table, wanted, names: tuple, role: str) -> int | None:
+def find_column(t: Table, wanted, names: tuple, role: str) -> int | None:
     if wanted is not None:
         if isinstance(wanted, int) and not isinstance(wanted, bool):
             if not 0 <= wanted < len(t.names):
@@ -56,7 +56,7 @@ def _find(t: Table, wanted, names: tuple, role: str) -> int | None:
 
 
 def _wide(t: Table, target) -> tuple[list, list[str]]:
-    j = _find(t, target, _LABEL_NAMES, "target")
+    j = find_column(t, target, _LABEL_NAMES, "target")
     j = 0 if j is None else j
     last = j == len(t.names) - 1 and j > 0
     X, labels = [], []
@@ -83,18 +83,19 @@ def _wide(t: Table, target) -> tuple[list, list[str]]:
     return X, labels
 
 
-def _long(t: Table, target, id_j: int, time_column) -> tuple[list, list[str] | None, list, list[int]]:
-    label_j = _find(t, target, _LABEL_NAMES, "target")
-    time_j = _find(t, time_column, _TIME_NAMES, "time_column")
-    feats = [k for k in range(len(t.names)) if k not in (id_j, label_j, time_j)]
+def long_sequences(t: Table, id_j: int | None, skip: tuple, time_j: int | None) -> tuple[list, list, list]:
+    """The sequences of a long table: ``(X, rows, channels)``, ``X[s]`` ``(T_s, C)`` float64 and
+    ``rows[s]`` the table rows of sequence ``s`` in time order. ``id_j`` None: the whole table is
+    one sequence. The channels are the columns other than the id, time and ``skip`` ones."""
+    feats = [k for k in range(len(t.names)) if k not in (id_j, time_j, *skip)]
     if not feats:
         raise t.error(None, "no feature column besides the id, time and label columns")
     groups: dict[str, list[int]] = {}
     for i, row in enumerate(t.rows):
-        if not row[id_j]:
+        if id_j is not None and not row[id_j]:
             raise t.error(i, f"the id cell (column {t.names[id_j]!r}) is empty")
-        groups.setdefault(row[id_j], []).append(i)
-    X, labels, first_rows = [], [] if label_j is not None else None, []
+        groups.setdefault("" if id_j is None else row[id_j], []).append(i)
+    X, ordered = [], []
     for key, rows in groups.items():
         if time_j is not None:
             times = []
@@ -109,26 +110,44 @@ def _long(t: Table, target, id_j: int, time_column) -> tuple[list, list[str] | N
             if dup.size:
                 raise t.error(rows[order[dup[0] + 1]], f"sequence {key!r} has the time {st[dup[0]]:g} twice")
             rows = [rows[k] for k in order]
-        x = np.empty((len(rows), len(feats)), dtype=np.float64)  # (T_i, C)
+        x = np.empty((len(rows), len(feats)), dtype=np.float64)  # (T_s, C)
         for r, i in enumerate(rows):
             for c, k in enumerate(feats):
                 try:
                     x[r, c] = parse_float(t.rows[i][k])
                 except ValueError:
                     raise t.error(i, f"column {t.names[k]!r}: {t.rows[i][k]!r} is not a number") from None
-        if labels is not None:
-            first = t.rows[rows[0]][label_j]
-            for i in rows:
-                if t.rows[i][label_j] != first:
-                    raise t.error(i, f"sequence {key!r} changes its label from {first!r} to {t.rows[i][label_j]!r}: "
-                                     "one label per sequence")
-            labels.append(first)
         X.append(x)
-        first_rows.append(rows[0])
-    return X, labels, [t.names[k] for k in feats], first_rows
+        ordered.append(rows)
+    return X, ordered, [t.names[k] for k in feats]
 
 
-def _npz_arrays(path: str) -> dict[str, np.ndarray]:
+def check_full_rows(t: Table) -> None:
+    """Every row has as many cells as the header (long tables)."""
+    for i, r in enumerate(t.rows):
+        if len(r) != len(t.names):
+            raise t.error(i, f"{len(r)} cells but the header has {len(t.names)}: a ragged row")
+
+
+def _long(t: Table, target, id_j: int, time_column) -> tuple[list, list[str] | None, list, list[int]]:
+    label_j = find_column(t, target, _LABEL_NAMES, "target")
+    time_j = find_column(t, time_column, _TIME_NAMES, "time_column")
+    X, rows, channels = long_sequences(t, id_j, () if label_j is None else (label_j,), time_j)
+    labels = None
+    if label_j is not None:
+        labels = []
+        for seq_rows in rows:
+            first = t.rows[seq_rows[0]][label_j]
+            for i in seq_rows:
+                if t.rows[i][label_j] != first:
+                    key = t.rows[i][id_j]
+                    raise t.error(i, f"sequence {key!r} changes its label from {first!r} to {t.rows[i][label_j]!r}: "
+                                     "one label per sequence (per-step labels: load_tagged)")
+            labels.append(first)
+    return X, labels, channels, [r[0] for r in rows]
+
+
+def npz_arrays(path: str) -> dict[str, np.ndarray]:
     """X, y, lengths of an ``.npz``, each array's header checked (size, no objects) before loading."""
     try:
         z = zipfile.ZipFile(path)
@@ -156,8 +175,9 @@ def _npz_arrays(path: str) -> dict[str, np.ndarray]:
         return {k: f[k] for k in wanted}
 
 
-def _load_npz(path: str, task) -> SequenceData:
-    arrays = _npz_arrays(path)
+def npz_sequences(path: str) -> tuple[dict, list, np.ndarray | None]:
+    """``(arrays, X, lengths)`` of an ``.npz``: ``X`` the list of ``(T_i, C)`` float64 sequences."""
+    arrays = npz_arrays(path)
     X = arrays["X"]
     if X.dtype.kind not in "biuf" or X.ndim not in (2, 3) or X.shape[0] == 0 or X.shape[1] == 0:
         raise file_error(path, None, f"X must be a numeric (N, T, C) or (N, T) array, got {X.dtype} {X.shape}")
@@ -173,9 +193,13 @@ def _load_npz(path: str, task) -> SequenceData:
         if lengths.dtype.kind not in "iu" or lengths.shape != (N,) or lengths.min() < 1 or lengths.max() > T:
             msg = f"lengths must be {N} integers in [1, {T}], got {lengths.dtype} {lengths.shape}"
             raise file_error(path, None, msg)
-        seqs = [X[i, : int(L)].copy() for i, L in enumerate(lengths)]
-    else:
-        seqs = list(X)
+        return arrays, [X[i, : int(L)].copy() for i, L in enumerate(lengths)], lengths
+    return arrays, list(X), None
+
+
+def _load_npz(path: str, task) -> SequenceData:
+    arrays, seqs, _ = npz_sequences(path)
+    N = len(seqs)
     y = arrays.get("y")
     class_labels = None
     if y is not None:
@@ -230,11 +254,9 @@ def load_sequences(path, target=None, *, task: str | None = None, id_column=None
     if suffix not in (".csv", ".tsv", ".txt"):
         raise ValueError(f"path: expected a .ts, .csv, .tsv, .txt or .npz file, got {p!r}")
     t = read_table(p, header="auto", allow_short_rows=True)
-    id_j = _find(t, id_column, _ID_NAMES, "id_column")
+    id_j = find_column(t, id_column, _ID_NAMES, "id_column")
     if id_j is not None:
-        if any(len(r) != len(t.names) for r in t.rows):
-            i = next(i for i, r in enumerate(t.rows) if len(r) != len(t.names))
-            raise t.error(i, f"{len(t.rows[i])} cells but the header has {len(t.names)}: a ragged row")
+        check_full_rows(t)
         X, labels, channels, first_rows = _long(t, target, id_j, time_column)
         header = {"format": "long", "channels": channels, "id_column": t.names[id_j]}
     else:
