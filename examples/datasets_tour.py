@@ -62,6 +62,11 @@ def own_files() -> None:
             fh.write("label,v1,v2,v3\nup,1,2,3\ndown,3,2,\n")
         d = datasets.load_sequences(wide)
         print(f"own CSV sequences: {d.summary()}, lengths {d.lengths.tolist()}")
+        frames = os.path.join(tmp, "frames.csv")
+        with open(frames, "w") as fh:
+            fh.write("id,x,tag\n1,0.5,a\n1,0.7,b\n2,0.1,a\n")
+        tagged = datasets.load_tagged(frames)
+        print(f"own CSV tagging: {tagged.summary()}, padded tags {tagged.padded_label_ids().tolist()}")
 
 
 def generated_sources() -> None:
