@@ -21,6 +21,12 @@ __all__ = ["Graph", "MIN_OPSET", "MAX_OPSET", "DEFAULT_OPSET"]
 
 MIN_OPSET, MAX_OPSET, DEFAULT_OPSET = 14, 21, 17
 
+# the names of graph inputs and outputs; internal values never take them
+PUBLIC_NAMES = frozenset({
+    "input", "output", "lengths", "h0", "c0", "hx", "cx", "h", "c", "h_n", "c_n", "x", "y",
+    "src", "tgt_in", "max_len", "logits", "ids", "X", "proba", "label", "prediction",
+})
+
 
 def _onnx():
     try:
@@ -46,7 +52,7 @@ class Graph:
     def fresh(self, hint: str) -> str:
         """A name not used anywhere in this graph or its relatives (``hint``, ``hint_1``, ...)."""
         name, k = hint, 0
-        while name in self._names:
+        while name in self._names or name in PUBLIC_NAMES:
             k += 1
             name = f"{hint}_{k}"
         self._names.add(name)
