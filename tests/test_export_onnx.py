@@ -79,8 +79,9 @@ def test_recurrent_layer_matches_rnnkit(tmp_path, rng, kind, kw):
                                            (4, 5, True, True), (3, 4, False, True)):
         x = rng.standard_normal((B, T, 4) if layer.batch_first else (T, B, 4)).astype(np.float32)
         lens = lengths_for(rng, B, T) if with_lengths else np.full(B, T, np.int64)
-        h0 = (rng.standard_normal((LD, B, P)) * 0.5).astype(np.float32) if with_state else np.zeros((LD, B, P), np.float32)
-        c0 = (rng.standard_normal((LD, B, 6)) * 0.5).astype(np.float32) if with_state else np.zeros((LD, B, 6), np.float32)
+        scale = np.float32(0.5 if with_state else 0.0)
+        h0 = (rng.standard_normal((LD, B, P)) * scale).astype(np.float32)
+        c0 = (rng.standard_normal((LD, B, 6)) * scale).astype(np.float32)
         feeds = {"input": x, "lengths": lens, "h0": h0}
         state = h0
         if kind == "LSTM":
@@ -119,7 +120,8 @@ def test_one_node_per_layer_and_dynamic_axes(tmp_path, rng):
     _, proto = export(layer, tmp_path)
     ops = [n.op_type for n in proto.graph.node]
     assert ops.count("LSTM") == 2
-    assert all(dict((a.name, a) for a in n.attribute).get("layout") is None for n in proto.graph.node if n.op_type == "LSTM")
+    lstm_attrs = [{a.name for a in n.attribute} for n in proto.graph.node if n.op_type == "LSTM"]
+    assert all("layout" not in a for a in lstm_attrs)
     dims = [d.dim_param for d in proto.graph.input[0].type.tensor_type.shape.dim]
     assert dims[:2] == ["B", "T"]
 

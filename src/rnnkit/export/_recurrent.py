@@ -132,7 +132,8 @@ def _proj_direction(g, p, H, P, xt, lengths, reverse, h0, c0, hint):
     x_t = body.input("xp_t", f32, ["B", 4 * H], fresh=True)
     gates = body.op("Add", x_t, body.op("MatMul", h, g.const(np.ascontiguousarray(p.w_hh.data.T), hint + "_Whh")))
     i, f, gg, o = body.split(gates, [H] * 4, axis=1)
-    c_new = body.op("Add", body.op("Mul", body.op("Sigmoid", f), c), body.op("Mul", body.op("Sigmoid", i), body.op("Tanh", gg)))
+    c_new = body.op("Add", body.op("Mul", body.op("Sigmoid", f), c),
+                    body.op("Mul", body.op("Sigmoid", i), body.op("Tanh", gg)))                # (B, H)
     h_new = body.op("MatMul", body.op("Mul", body.op("Sigmoid", o), body.op("Tanh", c_new)),
                     g.const(np.ascontiguousarray(p.w_hr.data.T), hint + "_Whr"))               # (B, P)
     scan_in = [xp]
