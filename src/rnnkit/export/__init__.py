@@ -3,7 +3,8 @@
 Recurrent layers become ONNX's own ``RNN`` / ``GRU`` / ``LSTM`` nodes (one per layer, both
 directions in one node), with dynamic time and batch axes and ``sequence_lens`` from an int64
 ``lengths`` input; ``proj_size`` LSTMs become a ``Scan``; Seq2Seq's greedy decode a ``Loop``.
-Needs the optional packages ``onnx`` (to write) and ``onnxruntime`` (for :func:`check`):
+A fitted estimator is exported with its scaler, target scaling, softmax and labels folded in
+(see :class:`ExportSpec`). Needs the optional packages ``onnx`` (to write) and ``onnxruntime`` (for :func:`check`):
 ``pip install 'rnnkit[export]'``.
 
 Example::
@@ -22,6 +23,7 @@ Example::
 """
 
 from rnnkit.export._api import ExportCheckError, check, to_onnx
+from rnnkit.export._estimators import ExportSpec
 from rnnkit.export._modules import UnsupportedModuleError
 
-__all__ = ["to_onnx", "check", "ExportCheckError", "UnsupportedModuleError"]
+__all__ = ["to_onnx", "check", "ExportSpec", "ExportCheckError", "UnsupportedModuleError"]

@@ -46,6 +46,7 @@ class Graph:
         self.parent = parent
         self.nodes, self.inits, self.inputs, self.outputs = [], [], [], []
         self._names = parent._names if parent is not None else set()
+        self._domains = parent._domains if parent is not None else {}
         self._consts = parent._consts if parent is not None else {}
 
     # -- names ----------------------------------------------------------------------------
@@ -67,7 +68,7 @@ class Graph:
         a = np.asarray(value, dtype=dtype)
         if a.dtype == np.float64:
             a = a.astype(np.float32)
-        key = (a.dtype.str, a.shape, a.tobytes()) if a.size <= 16 else None
+        key = (a.dtype.str, a.shape, a.tobytes()) if a.size <= 16 and a.dtype != object else None
         if key is not None and key in self._consts:
             return self._consts[key]
         name = self.fresh(hint)
@@ -80,8 +81,14 @@ class Graph:
         """A 1-D int64 constant (shapes, axes, pads)."""
         return self.const(np.asarray(values, np.int64), "ints")
 
+    def use_domain(self, domain: str, version: int) -> None:
+        """Import an operator set besides ONNX's own (e.g. ``ai.onnx.ml`` for LabelEncoder)."""
+        self._domains[domain] = version
+
     def _value_info(self, name, dtype, shape):
-        elem = self.onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+        dt = np.dtype(dtype)
+        elem = (self.onnx.TensorProto.STRING if dt.kind in "OUS"
+                else self.onnx.helper.np_dtype_to_tensor_dtype(dt))
         return self.onnx.helper.make_tensor_value_info(name, elem, shape)
 
     def input(self, name: str, dtype, shape, fresh: bool = False) -> str:
@@ -131,7 +138,7 @@ class Graph:
 
     def model(self, doc: str = ""):
         h = self.onnx.helper
-        opsets = [h.make_opsetid("", self.opset)]
+        opsets = [h.make_opsetid("", self.opset)] + [h.make_opsetid(d, v) for d, v in self._domains.items()]
         m = h.make_model(self.graph_proto(), opset_imports=opsets, producer_name="rnnkit",
                          ir_version=h.find_min_ir_version_for(opsets))
         m.doc_string = doc
