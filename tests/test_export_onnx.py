@@ -377,3 +377,18 @@ def test_errors_name_the_argument_or_part(tmp_path, rng):
     with pytest.raises(UnsupportedModuleError, match="MSELoss"):
         to_onnx(nn.MSELoss(), tmp_path / "m.onnx")
     assert not (tmp_path / "m.onnx").exists()          # nothing half-written
+
+
+def test_export_run_dir(tmp_path, rng):
+    import rnnkit
+    from rnnkit.export import export_run_dir
+
+    model = SequenceModel(3, 5, 2, cell="lstm", output="last", rng=rng)
+    run = tmp_path / "run"
+    run.mkdir()
+    rnnkit.save_model(model, run / "model.npz")
+    info = export_run_dir(run, tmp_path / "m.onnx")
+    assert info["inputs"] == ["x", "lengths"] and info["outputs"] == ["y", "h_n", "c_n"]
+    assert 0 <= info["max_error"] <= TOL
+    with pytest.raises(rnnkit.FileFormatError, match="model.npz"):
+        export_run_dir(tmp_path / "nowhere", tmp_path / "m.onnx")

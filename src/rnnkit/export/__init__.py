@@ -25,5 +25,6 @@ Example::
 from rnnkit.export._api import ExportCheckError, check, to_onnx
 from rnnkit.export._estimators import ExportSpec
 from rnnkit.export._modules import UnsupportedModuleError
+from rnnkit.export._run_dir import export_run_dir
 
-__all__ = ["to_onnx", "check", "ExportSpec", "ExportCheckError", "UnsupportedModuleError"]
+__all__ = ["to_onnx", "check", "ExportSpec", "ExportCheckError", "UnsupportedModuleError", "export_run_dir"]
