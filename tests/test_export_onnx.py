@@ -76,9 +76,11 @@ def test_recurrent_layer_matches_rnnkit(tmp_path, rng, kind, kw):
     P = layer.output_size
     LD = layer.num_layers * layer.num_directions
     for B, T, with_lengths, with_state in ((1, 1, False, False), (1, 6, True, True), (5, 7, True, False),
-                                           (4, 5, True, True), (3, 4, False, True)):
+                                           (4, 5, True, True), (3, 4, False, True), (3, 6, "short", False)):
         x = rng.standard_normal((B, T, 4) if layer.batch_first else (T, B, 4)).astype(np.float32)
         lens = lengths_for(rng, B, T) if with_lengths else np.full(B, T, np.int64)
+        if with_lengths == "short":                # every sequence shorter than the padded batch, B=1 among them
+            lens = rng.integers(1, T, size=B).astype(np.int64)
         scale = np.float32(0.5 if with_state else 0.0)
         h0 = (rng.standard_normal((LD, B, P)) * scale).astype(np.float32)
         c0 = (rng.standard_normal((LD, B, 6)) * scale).astype(np.float32)
