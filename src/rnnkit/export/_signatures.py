@@ -64,52 +64,63 @@ class Signature:
         return Lengths(g, g.input("lengths", I64, ["B"])) if self.lengths else None
 
 
+def _state_feeds(f, rng, rnn, B, lengths, T, full, initial_state):
+    """Add ``lengths`` and the initial states of the recurrent layer ``rnn`` to the feeds ``f``."""
+    if lengths:
+        f["lengths"] = _random_lengths(rng, B, T, full)
+    if initial_state:
+        LD = rnn.num_layers * rnn.num_directions
+        for n in ("h0", "c0")[: 2 if rnn.mode == "LSTM" else 1]:
+            f[n] = _floats(rng, (LD, B, rnn.output_size if n == "h0" else rnn.hidden_size)) * F32(0.5)
+    return f
+
+
+def _state_inputs(g, rnn, initial_state):
+    """The graph inputs ``h0`` (and ``c0``) ``(L*D, B, .)`` of ``rnn``, or None."""
+    if not initial_state:
+        return None
+    LD, P, H = rnn.num_layers * rnn.num_directions, rnn.output_size, rnn.hidden_size
+    names = ("h0", "c0") if rnn.mode == "LSTM" else ("h0",)
+    return tuple(g.input(n, F32, [LD, "B", P if n == "h0" else H]) for n in names)
+
+
+def _state_outputs(g, rnn, h_n, c_n):
+    LD = rnn.num_layers * rnn.num_directions
+    g.output(h_n, "h_n", F32, [LD, "B", rnn.output_size])
+    if c_n is not None:
+        g.output(c_n, "c_n", F32, [LD, "B", rnn.hidden_size])
+
+
+def _call_with_state(module, mode, x, f, initial_state, **kw):
+    """``module(x, state, lengths=...)`` from the feeds; returns ``(out, {"h_n": .., "c_n": ..})``."""
+    state = None
+    if initial_state:
+        state = (f["h0"], f["c0"]) if mode == "LSTM" else f["h0"]
+    with inference_mode(module):
+        out, st = module(x, state, lengths=f.get("lengths"), **kw)
+    return out, (dict(zip(("h_n", "c_n"), st)) if mode == "LSTM" else {"h_n": st})
+
+
 # -- recurrent layers and cells ------------------------------------------------------------
 class RecurrentSignature(Signature):
     takes_lengths = True
 
-    def _state_names(self):
-        return ("h0", "c0") if self.obj.mode == "LSTM" else ("h0",)
-
     def build(self, g):
         m = self.obj
-        I, LD, P, H = m.input_size, m.num_layers * m.num_directions, m.output_size, m.hidden_size
-        x = g.input("input", F32, ["B", "T", I] if m.batch_first else ["T", "B", I])
+        x = g.input("input", F32, ["B", "T", m.input_size] if m.batch_first else ["T", "B", m.input_size])
         lengths = self.lengths_input(g)
-        state0 = None
-        if self.initial_state:
-            state0 = tuple(g.input(n, F32, [LD, "B", P if n == "h0" else H]) for n in self._state_names())
-        out, h_n, c_n = emit_recurrent(g, m, x, lengths, state0)
+        out, h_n, c_n = emit_recurrent(g, m, x, lengths, _state_inputs(g, m, self.initial_state))
         g.output(out, "output", F32, None)
-        g.output(h_n, "h_n", F32, [LD, "B", P])
-        if c_n is not None:
-            g.output(c_n, "c_n", F32, [LD, "B", H])
+        _state_outputs(g, m, h_n, c_n)
 
     def feeds(self, rng, B, T, full):
         m = self.obj
         shape = (B, T, m.input_size) if m.batch_first else (T, B, m.input_size)
-        f = {"input": _floats(rng, shape)}
-        if self.lengths:
-            f["lengths"] = _random_lengths(rng, B, T, full)
-        if self.initial_state:
-            LD = m.num_layers * m.num_directions
-            for n in self._state_names():
-                f[n] = _floats(rng, (LD, B, m.output_size if n == "h0" else m.hidden_size)) * F32(0.5)
-        return f
+        return _state_feeds({"input": _floats(rng, shape)}, rng, m, B, self.lengths, T, full, self.initial_state)
 
     def reference(self, f):
-        m = self.obj
-        state = None
-        if self.initial_state:
-            state = (f["h0"], f["c0"]) if m.mode == "LSTM" else f["h0"]
-        with inference_mode(m):
-            out, st = m(f["input"], state, lengths=f.get("lengths"))
-        res = {"output": out}
-        if m.mode == "LSTM":
-            res["h_n"], res["c_n"] = st
-        else:
-            res["h_n"] = st
-        return res
+        out, states = _call_with_state(self.obj, self.obj.mode, f["input"], f, self.initial_state)
+        return {"output": out, **states}
 
 
 class CellSignature(Signature):
@@ -143,9 +154,6 @@ class CellSignature(Signature):
 class SequenceModelSignature(Signature):
     takes_lengths = True
 
-    def _state_names(self):
-        return ("h0", "c0") if self.obj.rnn.mode == "LSTM" else ("h0",)
-
     def build(self, g):
         m, rnn = self.obj, self.obj.rnn
         if m.num_embeddings is not None:
@@ -153,15 +161,9 @@ class SequenceModelSignature(Signature):
         else:
             x = g.input("x", F32, ["B", "T", rnn.input_size if "pre" not in m._modules else m.pre[0].in_features])
         lengths = self.lengths_input(g)
-        LD, P, H = rnn.num_layers * rnn.num_directions, rnn.output_size, rnn.hidden_size
-        state0 = None
-        if self.initial_state:
-            state0 = tuple(g.input(n, F32, [LD, "B", P if n == "h0" else H]) for n in self._state_names())
-        y, h_n, c_n = sequence_model(g, m, x, lengths, state0)
+        y, h_n, c_n = sequence_model(g, m, x, lengths, _state_inputs(g, rnn, self.initial_state))
         g.output(y, "y", F32, None)
-        g.output(h_n, "h_n", F32, [LD, "B", P])
-        if c_n is not None:
-            g.output(c_n, "c_n", F32, [LD, "B", H])
+        _state_outputs(g, rnn, h_n, c_n)
 
     def feeds(self, rng, B, T, full):
         m, rnn = self.obj, self.obj.rnn
@@ -170,27 +172,11 @@ class SequenceModelSignature(Signature):
         else:
             width = rnn.input_size if "pre" not in m._modules else m.pre[0].in_features
             f = {"x": _floats(rng, (B, T, width))}
-        if self.lengths:
-            f["lengths"] = _random_lengths(rng, B, T, full)
-        if self.initial_state:
-            LD = rnn.num_layers * rnn.num_directions
-            for n in self._state_names():
-                f[n] = _floats(rng, (LD, B, rnn.output_size if n == "h0" else rnn.hidden_size)) * F32(0.5)
-        return f
+        return _state_feeds(f, rng, rnn, B, self.lengths, T, full, self.initial_state)
 
     def reference(self, f):
-        m = self.obj
-        state = None
-        if self.initial_state:
-            state = (f["h0"], f["c0"]) if m.rnn.mode == "LSTM" else f["h0"]
-        with inference_mode(m):
-            y, st = m(f["x"], state, lengths=f.get("lengths"))
-        res = {"y": y}
-        if m.rnn.mode == "LSTM":
-            res["h_n"], res["c_n"] = st
-        else:
-            res["h_n"] = st
-        return res
+        y, states = _call_with_state(self.obj, self.obj.rnn.mode, f["x"], f, self.initial_state)
+        return {"y": y, **states}
 
 
 # -- Seq2Seq -----------------------------------------------------------------------------------
