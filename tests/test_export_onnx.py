@@ -367,6 +367,8 @@ def test_errors_name_the_argument_or_part(tmp_path, rng):
         to_onnx("not a model", tmp_path / "m.onnx")
     with pytest.raises(ValueError, match="part must be one of"):
         to_onnx(Seq2Seq(5, 5, 2, 3), tmp_path / "m.onnx", part="beam")
+    with pytest.raises(ValueError, match="takes no lengths"):
+        to_onnx(nn.Linear(2, 3), tmp_path / "m.onnx", lengths=True)
     with pytest.raises(ValueError, match="part applies to a Seq2Seq"):
         to_onnx(nn.GRU(2, 3), tmp_path / "m.onnx", part="encoder")
 

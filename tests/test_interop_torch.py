@@ -191,3 +191,20 @@ def test_errors():
         from_torch(torch.nn.Conv1d(2, 3, 3))
     with pytest.raises(TypeError, match=r"cannot convert model\.1 \(.*MSELoss\)"):
         to_torch(nn.Sequential(nn.Linear(2, 2), nn.MSELoss()))
+
+
+def test_estimator_network(rng):
+    from rnnkit.errors import NotFittedError
+    from rnnkit.estimators import BaseEstimator
+
+    class Fitted(BaseEstimator):
+        def __init__(self):
+            self.model_ = None
+
+    est = Fitted()
+    with pytest.raises(NotFittedError):
+        to_torch(est)
+    est.model_ = SequenceModel(3, 5, 2, cell="gru", output="last", rng=rng)
+    x = rng.standard_normal((2, 4, 3)).astype(np.float32)
+    with inference_mode(est.model_), torch.no_grad():
+        close("y", to_torch(est).eval()(torch.from_numpy(x))[0], est.model_(x)[0], "estimator network")

@@ -22,6 +22,7 @@ import numpy as np
 
 from rnnkit.export._modules import UnsupportedModuleError, write
 from rnnkit.export._recurrent import Lengths
+from rnnkit.export._signatures import _lengths_choice
 from rnnkit.models import CharRNN, SequenceModel
 from rnnkit.nn.module import Module
 
@@ -146,7 +147,7 @@ class EstimatorSignature:
         self.est, self.spec = est, export_spec(est)
         net = self.spec.network
         self.sequence_model = type(net) in (SequenceModel, CharRNN)
-        self.lengths = self.sequence_model if lengths is None else bool(lengths) and self.sequence_model
+        self.lengths = _lengths_choice(lengths, self.sequence_model, est)
         self.part = None
 
     def _input(self, g):

@@ -45,6 +45,13 @@ def _random_lengths(rng, B, T, full: bool):
     return lens
 
 
+def _lengths_choice(lengths, takes: bool, obj) -> bool:
+    """The ``lengths`` argument of to_onnx resolved: default yes where taken; yes where not is an error."""
+    if lengths and not takes:
+        raise ValueError(f"lengths=True, but a {type(obj).__name__} takes no lengths (pass lengths=None or False)")
+    return takes if lengths is None else bool(lengths)
+
+
 def _floats(rng, shape):
     return rng.standard_normal(shape).astype(F32)
 
@@ -56,7 +63,7 @@ class Signature:
 
     def __init__(self, obj, lengths=None, initial_state: bool = False, part=None):
         self.obj = obj
-        self.lengths = self.takes_lengths if lengths is None else (bool(lengths) and self.takes_lengths)
+        self.lengths = _lengths_choice(lengths, self.takes_lengths, obj)
         self.initial_state = initial_state
         self.part = part
 
@@ -184,6 +191,10 @@ class Seq2SeqSignature(Signature):
     takes_lengths = True
 
     def __init__(self, obj, lengths=None, initial_state=False, part=None):
+        if part == "decoder" and lengths:
+            raise ValueError("lengths=True, but the Seq2Seq decoder part takes no lengths (only the source has them)")
+        if initial_state and part != "decoder":
+            raise ValueError("initial_state applies to the Seq2Seq decoder part only (which always takes h0)")
         super().__init__(obj, lengths, initial_state, "forward" if part is None else part)
         if self.part == "decoder":
             self.lengths = False
@@ -289,6 +300,9 @@ class ModuleSignature(Signature):
     def __init__(self, obj, lengths=None, initial_state=False, part=None):
         self.takes_lengths = _accepts_lengths(obj) and (
             type(obj) is not nn.Sequential or any(_accepts_lengths(c) for c in obj._modules.values()))
+        if initial_state:
+            raise ValueError(f"initial_state applies to recurrent layers and SequenceModels, "
+                             f"not to a {type(obj).__name__}")
         super().__init__(obj, lengths, initial_state, part)
 
     def build(self, g):
