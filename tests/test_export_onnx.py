@@ -5,9 +5,6 @@ lengths and initial states."""
 
 from __future__ import annotations
 
-import importlib.util
-import os
-
 import numpy as np
 import pytest
 
@@ -291,26 +288,15 @@ def test_seq2seq_greedy_loop_stops_and_pads(tmp_path, rng):
 
 # -- real inputs -------------------------------------------------------------------------------
 def _japanese_vowels(limit=24):
-    """The first rows of sktime's JapaneseVowels test file: 12 channels, 7-26 steps, as (B, T, 12) + lengths."""
-    spec = importlib.util.find_spec("sktime")
-    if spec is None:
-        pytest.skip("the 'sktime' package (its data files) is not installed")
-    path = os.path.join(os.path.dirname(spec.origin), "datasets", "data", "JapaneseVowels", "JapaneseVowels_TEST.ts")
-    seqs = []
-    with open(path) as f:
-        data = False
-        for line in f:
-            if data and line.strip():
-                dims = line.strip().split(":")[:-1]
-                seqs.append(np.array([[float(v) for v in d.split(",")] for d in dims]).T)   # (T_i, 12)
-                if len(seqs) == limit:
-                    break
-            data = data or line.strip().lower() == "@data"
-    lens = np.array([len(s) for s in seqs], np.int64)
-    x = np.zeros((len(seqs), lens.max(), 12), np.float32)
-    for i, s in enumerate(seqs):
-        x[i, :len(s)] = s
-    return x, lens
+    """The first rows of the UEA JapaneseVowels test split: 12 channels, 7-26 steps, (B, T, 12) + lengths."""
+    from rnnkit.datasets import load_uea
+
+    try:
+        test = load_uea("JapaneseVowels", "test")
+    except ModuleNotFoundError as err:
+        pytest.skip(f"the archive files are not installed (aeon or sktime): {err}")
+    X, lens = test.padded(dtype=np.float32)
+    return X[:limit, :lens[:limit].max()], lens[:limit].astype(np.int64)
 
 
 def test_real_variable_length_sequences(tmp_path, rng):
