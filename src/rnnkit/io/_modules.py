@@ -9,15 +9,16 @@ itself). Loading a file never imports or runs anything it names.
 A file's configuration could also ask for sizes far beyond its weights (``hidden_size =
 10**9``) and make the constructor allocate them. :func:`build_within` builds under a budget
 set by the number of weights the file holds: every whole number in the configuration must
-be at most ``max(weights, 65536)``, and the random initialisation (which every layer draws
+be at most ``max(weights, 1024)``, and the random initialisation (which every layer draws
 before its weights are overwritten, for as many numbers as it has weights) may draw at most
-``8 * weights + 2**20`` numbers. A configuration over budget is a
+``8 * weights + 2**18`` numbers. A configuration over budget is a
 :class:`~rnnkit.errors.FileFormatError` before the large arrays exist.
 """
 
 from __future__ import annotations
 
 import contextvars
+import functools
 import inspect
 import math
 import operator
@@ -123,12 +124,17 @@ def build_module(config, arrays=None, *, _depth: int = 0) -> Module:
     arrays = {} if arrays is None else arrays
     args = [unpack(v, arrays, f"{name} argument", _depth) for v in config["args"]]
     kwargs = {str(k): unpack(v, arrays, f"{name}({k}=...)", _depth) for k, v in config["kwargs"].items()}
-    if budget is not None and "rng" in inspect.signature(cls).parameters:
+    if budget is not None and _takes_rng(cls):
         kwargs["rng"] = budget.rng                       # never a seed the file chose
     return cls(*args, **kwargs)
 
 
 # -- building within a budget -----------------------------------------------------------
+@functools.cache
+def _takes_rng(cls: type) -> bool:
+    return "rng" in inspect.signature(cls).parameters
+
+
 def _count(size) -> int:
     if size is None:
         return 1
@@ -168,9 +174,9 @@ class _BudgetGenerator(np.random.Generator):
 
 class _Budget:
     def __init__(self, n_weights: int):
-        self.max_int = max(n_weights, 65536)
+        self.max_int = max(n_weights, 1024)
         self.rng = _BudgetGenerator(np.random.PCG64())
-        self.rng.left = 8 * n_weights + 2**20
+        self.rng.left = 8 * n_weights + 2**18
         self.rng.message = (f"the configuration asks for more than {self.rng.left} initial weights, far more "
                             f"than the {n_weights} the file holds")
         self.n_weights = n_weights

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import struct
+import tokenize
 import zipfile
 import zlib
 from typing import BinaryIO
@@ -29,6 +30,10 @@ _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, s
                OverflowError, UnicodeDecodeError, KeyError, IndexError, ValueError, NotImplementedError,
                OSError)
 
+# what numpy's .npy header parser (ast.literal_eval of a dict, then numpy.dtype) can raise
+_NPY_ERRORS = (ValueError, SyntaxError, TypeError, OverflowError, struct.error, UnicodeDecodeError, KeyError,
+               AttributeError, IndexError, RecursionError, MemoryError, tokenize.TokenError)
+
 
 def _parse_npy(data: bytes, source: str, member: str) -> np.ndarray:
     where = f"{source}: member {member!r}"
@@ -41,7 +46,7 @@ def _parse_npy(data: bytes, source: str, member: str) -> np.ndarray:
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(bio)
         else:
             raise FileFormatError(f"{where}: .npy format version {version} is not one rnnkit wrote")
-    except (ValueError, SyntaxError, TypeError, OverflowError, struct.error, UnicodeDecodeError) as err:
+    except _NPY_ERRORS as err:
         raise FileFormatError(f"{where}: not a valid .npy array ({str(err)[:200]})") from None
     if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
         raise FileFormatError(f"{where}: object or structured arrays are not allowed (dtype {dtype})")
@@ -49,6 +54,8 @@ def _parse_npy(data: bytes, source: str, member: str) -> np.ndarray:
         raise FileFormatError(f"{where}: complex arrays are not supported (dtype {dtype}); weights are real")
     if dtype.kind not in "biufUSMm":
         raise FileFormatError(f"{where}: unsupported dtype {dtype}")
+    if not all(isinstance(d, int) and 0 <= d for d in shape) or len(shape) > 32:
+        raise FileFormatError(f"{where}: shape {shape!r:.80} is not a list of sizes >= 0")
     count = 1
     for d in shape:
         count *= d
