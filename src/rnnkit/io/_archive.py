@@ -74,8 +74,10 @@ def read_archive(path, expected_format: str | None = None) -> tuple[dict, Archiv
         size = os.fstat(f.fileno()).st_size
         head = f.read(9)
         f.seek(0)
+        what = "rnnkit.json description"
         if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
             text, arrays = read_npz_v1(f, size, path)
+            what = f"{META_KEY} JSON"
         elif head[:6] == b"\x93NUMPY":
             raise FileFormatError(f"{path}: a NumPy .npy array, not an rnnkit file "
                                   "(rnnkit.save_model writes model files)")
@@ -86,7 +88,7 @@ def read_archive(path, expected_format: str | None = None) -> tuple[dict, Archiv
                                   "nor an rnnkit .npz archive)")
         else:
             text, arrays = read_container(f, size, path)
-    meta = _json.loads(text, path, "description")
+    meta = _json.loads(text, path, what)
     if not isinstance(meta, dict):
         raise FileFormatError(f"{path}: the description must be a JSON object, got {type(meta).__name__}")
     fmt = meta.get("format")

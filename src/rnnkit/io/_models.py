@@ -26,6 +26,7 @@ __all__ = ["MODEL_FORMAT", "model_state", "restore_model", "load_weights", "save
            "file_errors", "check_finite_parameters"]
 
 MODEL_FORMAT = "rnnkit.model"
+_WEIGHT_DTYPES = (np.dtype("<f2"), np.dtype("<f4"), np.dtype("<f8"))
 
 
 @contextlib.contextmanager
@@ -79,8 +80,8 @@ def _saved_weights(entry, arrays, prefix: str) -> dict[str, np.ndarray]:
         a = arrays.get(prefix + name)
         if a is None:
             raise FileFormatError(f"missing weights {name!r}")
-        if a.dtype.kind != "f":
-            raise FileFormatError(f"weights {name!r} must be float32 or float64, got {a.dtype}")
+        if a.dtype not in _WEIGHT_DTYPES:
+            raise FileFormatError(f"weights {name!r} must be float16, float32 or float64, got {a.dtype}")
         if not np.all(np.isfinite(a)):
             raise FileFormatError(f"weights {name!r} hold NaN or inf")
         state[name] = a
