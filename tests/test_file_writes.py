@@ -44,6 +44,22 @@ def test_new_files_get_the_umask_mode_and_old_files_keep_theirs(tmp_path, umask)
     assert _mode(tmp_path / "m.rnnkit") == 0o640
 
 
+def test_a_missing_directory_and_a_full_disk(tmp_path, monkeypatch):
+    with pytest.raises(FileNotFoundError, match="cannot write .*m.rnnkit: no directory .*nowhere"):
+        rnnkit.save_model(nn.Linear(2, 2), tmp_path / "nowhere" / "m.rnnkit")
+    rnnkit.save_model(nn.Linear(2, 2, rng=0), tmp_path / "m.rnnkit")
+    before = (tmp_path / "m.rnnkit").read_bytes()
+
+    def full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OSError, match="No space left"):
+        rnnkit.save_model(nn.Linear(2, 2, rng=1), tmp_path / "m.rnnkit")
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == ["m.rnnkit"] and (tmp_path / "m.rnnkit").read_bytes() == before
+
+
 def _dead_pid() -> int:
     p = subprocess.Popen([sys.executable, "-c", "pass"])
     p.wait()

@@ -15,6 +15,7 @@ are removed as before.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import secrets
@@ -107,6 +108,8 @@ def write_atomic(path, write: Callable[[BinaryIO], None]) -> None:
     if not isinstance(path, str):
         path = os.fsdecode(path)
     directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(errno.ENOENT, f"cannot write {path}: no directory {directory}", directory)
     remove_stale_temp_files(path)
     tmp = os.path.join(directory, f"{_temp_prefix(path)}{os.getpid()}-{secrets.token_hex(8)}")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
