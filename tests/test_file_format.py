@@ -240,3 +240,12 @@ def test_a_model_of_another_kind_is_named(tmp_path):
     write_archive(tmp_path / "c.rnnkit", {"format": "rnnkit.checkpoint", "version": 1}, {})
     with pytest.raises(FileFormatError, match="expected a 'rnnkit.model' file, got format 'rnnkit.checkpoint'"):
         rnnkit.load_model(tmp_path / "c.rnnkit")
+
+
+def test_malformed_nested_values_name_the_file(tmp_path):
+    from rnnkit.io import unpack
+
+    write_archive(tmp_path / "s.rnnkit", {"format": "x", "state": {"__tuple__": 3}}, {})
+    meta, arrays = read_archive(tmp_path / "s.rnnkit")
+    with pytest.raises(FileFormatError, match=r"s\.rnnkit: optimizer state: a tuple must be a JSON list"):
+        unpack(meta["state"], arrays, "optimizer state")

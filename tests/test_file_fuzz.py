@@ -69,7 +69,7 @@ def test_every_truncation_is_refused(tmp_path, v2_bytes):
         rnnkit.load_model(path)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_random_damage_is_refused(tmp_path, v2_bytes, data):
     raw = bytearray(v2_bytes)

@@ -73,7 +73,11 @@ def pack(obj, arrays: dict[str, np.ndarray], where: str = "value"):
 
 
 def unpack(data, arrays, where: str = "value", _depth: int = 0):
-    """Inverse of :func:`pack`; modules are rebuilt from the allow-list only."""
+    """Inverse of :func:`pack`; modules are rebuilt from the allow-list only. Messages name
+    the file when ``arrays`` came from :func:`rnnkit.io.read_archive`."""
+    source = getattr(arrays, "source", None)
+    if _depth == 0 and source is not None and not where.startswith(source):
+        where = f"{source}: {where}"
     if _depth > MAX_DEPTH:
         raise FileFormatError(f"{where}: nested more than {MAX_DEPTH} levels deep")
     if data is None or isinstance(data, (bool, int, float, str)):
