@@ -8,7 +8,7 @@ holds the pid of the last holder, which the refusal message names.
 
 Example::
 
-    with file_lock("runs/add/train"):       # a second process gets FileLockedError
+    with file_lock("model.rnnkit"):         # model.rnnkit.lock; a second process gets FileLockedError
         ...
 """
 
