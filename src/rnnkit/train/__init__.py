@@ -21,6 +21,7 @@ from rnnkit.train.checkpoint import load_checkpoint, load_checkpoint_model, save
 from rnnkit.train.errors import NonFiniteError
 from rnnkit.train.fit import evaluate, fit, predict
 from rnnkit.train.history import History
+from rnnkit.train.interrupt import TrainingInterrupted
 from rnnkit.train.metrics import MAE, RMSE, Accuracy, BitsPerCharacter, Metric, Perplexity, get_metric
 from rnnkit.train.tbptt import evaluate_tbptt, fit_tbptt, stream_windows
 from rnnkit.train.trainer import Trainer
@@ -28,7 +29,7 @@ from rnnkit.train.trainer import Trainer
 __all__ = [
     "fit", "evaluate", "predict", "fit_tbptt", "evaluate_tbptt", "stream_windows", "Trainer",
     "Callback", "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler",
-    "save_checkpoint", "load_checkpoint", "load_checkpoint_model", "NonFiniteError", "History",
+    "save_checkpoint", "load_checkpoint", "load_checkpoint_model", "NonFiniteError", "TrainingInterrupted", "History",
     "Metric", "Accuracy", "RMSE", "MAE", "BitsPerCharacter", "Perplexity", "get_metric",
     "detach_state",
 ]

@@ -1,0 +1,176 @@
+"""``fit``'s per-step overhead, and ``fit`` end to end against the same training in PyTorch.
+
+Two measurements on the benchmark grid's M size (T=100, B=32, I=32, H=128), a batch-first
+``SequenceModel``-like network (one recurrent layer, a linear head on the last state, MSE, Adam):
+
+1. overhead = (time of one step inside ``fit`` - time of the bare step) / time of the step in ``fit``,
+   where the bare step is ``zero_grad; forward; loss; backward; optimizer.step()`` on the same
+   model and batch, written by hand. Everything else ``fit`` does per step (batch slicing,
+   checks of the gradients and of the update, the undo of a non-finite update, metric updates,
+   history and callbacks) is overhead.
+2. ``fit`` for a few epochs of shuffled mini-batches against the same loop in PyTorch
+   (``torch.nn.LSTM(batch_first=True)`` + ``Linear``, ``torch.optim.Adam``, the same weights and
+   data), with ``torch.set_num_threads(1)`` and ``(2)``; ratio = torch time / rnnkit time.
+
+Also printed: the cost of the four batch-first layout flips inside the recurrent layer
+(``ascontiguousarray(a.transpose(1, 0, 2))`` of the input, the output, the output's gradient and
+the input's gradient, as ``nn.RNNBase`` does them), measured on arrays of the step's shapes.
+
+Times are the minimum over ``--repeats`` interleaved rounds (the machine is shared and noisy);
+the OpenBLAS variables are used as they are set in the environment and printed in the header.
+
+Run from the repository root::
+
+    PYTHONPATH=src python3 benchmarks/fit_overhead.py                 # LSTM, the M size
+    PYTHONPATH=src python3 benchmarks/fit_overhead.py --cell gru --repeats 7
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+from rnnkit import nn, optim
+from rnnkit.models import SequenceModel
+from rnnkit.train import fit
+
+T, B, I, H, O = 100, 32, 32, 128, 1
+
+
+def data(n_batches: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_batches * B, T, I), dtype=np.float32)
+    Y = X[:, -10:, :1].sum(axis=1) / 4                                # (N, 1)
+    return X, Y.astype(np.float32)
+
+
+def make_model(cell: str, seed: int = 0):
+    return SequenceModel(I, H, O, cell=cell, output="last", rng=seed)
+
+
+def time_bare(cell: str, X, Y, steps: int) -> float:
+    """Seconds per hand-written step (same batches as fit sees, pre-sliced)."""
+    model = make_model(cell)
+    opt = optim.Adam(model.parameters(), lr=1e-3)
+    crit = nn.MSELoss()
+    batches = [(np.ascontiguousarray(X[i:i + B]), np.ascontiguousarray(Y[i:i + B])) for i in range(0, len(X), B)]
+
+    def step(x, y):
+        model.zero_grad()
+        pred, _ = model(x)
+        crit(pred, y)
+        model.backward(crit.backward())
+        opt.step()
+
+    step(*batches[0])                                                 # warm
+    t0 = time.perf_counter()
+    for k in range(steps):
+        step(*batches[k % len(batches)])
+    return (time.perf_counter() - t0) / steps
+
+
+def time_fit(cell: str, X, Y, epochs: int) -> float:
+    """Seconds per step of ``fit`` (shuffled mini-batches, no validation, no progress bar)."""
+    model = make_model(cell)
+    opt = optim.Adam(model.parameters(), lr=1e-3)
+    fit(model, (X[:B], Y[:B]), loss="mse", optimizer=opt, epochs=1, batch_size=B, rng=0, progress=False)   # warm
+    t0 = time.perf_counter()
+    hist = fit(model, (X, Y), loss="mse", optimizer=opt, epochs=epochs, batch_size=B, rng=0, progress=False)
+    return (time.perf_counter() - t0) / len(hist.steps)
+
+
+def time_flips(cell: str) -> float:
+    """Seconds per step spent in the four batch-first layout flips of the recurrent layer."""
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s, dtype=np.float32) for s in ((B, T, I), (T, B, H), (B, T, H), (T, B, I))]
+    best = float("inf")
+    for _ in range(20):
+        t0 = time.perf_counter()
+        for a in arrays:
+            np.ascontiguousarray(a.transpose(1, 0, 2))
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def time_torch(cell: str, X, Y, epochs: int, threads: int) -> float:
+    """Seconds per step of the same training written in PyTorch."""
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    rnn = getattr(torch.nn, cell.upper())(I, H, batch_first=True)
+    head = torch.nn.Linear(H, O)
+    src = make_model(cell)
+    with torch.no_grad():                                             # the same initial weights as rnnkit's
+        for name, p in rnn.named_parameters():
+            p.copy_(torch.from_numpy(getattr(src.rnn, name).data))
+        head.weight.copy_(torch.from_numpy(src.head.weight.data))
+        head.bias.copy_(torch.from_numpy(src.head.bias.data))
+    params = list(rnn.parameters()) + list(head.parameters())
+    opt = torch.optim.Adam(params, lr=1e-3)
+    crit = torch.nn.MSELoss()
+    Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
+    gen = torch.Generator().manual_seed(0)
+
+    def epoch():
+        order = torch.randperm(len(Xt), generator=gen)
+        for i in range(0, len(Xt), B):
+            idx = order[i:i + B]
+            x, y = Xt[idx], Yt[idx]
+            opt.zero_grad()
+            _, h = rnn(x)
+            h_n = h[0] if isinstance(h, tuple) else h                 # (1, B, H)
+            loss = crit(head(h_n[-1]), y)
+            loss.backward()
+            opt.step()
+            loss.item()                                               # fit reads every step's loss too
+
+    epoch()                                                           # warm
+    t0 = time.perf_counter()
+    for _ in range(epochs):
+        epoch()
+    return (time.perf_counter() - t0) / (epochs * (-(-len(Xt) // B)))
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--cell", default="lstm", choices=("rnn", "lstm", "gru"))
+    ap.add_argument("--batches", type=int, default=16, help="batches per epoch (default 16)")
+    ap.add_argument("--epochs", type=int, default=3, help="epochs per timed fit / torch run (default 3)")
+    ap.add_argument("--repeats", type=int, default=5, help="interleaved rounds; the minimum is kept (default 5)")
+    ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
+    args = ap.parse_args(argv)
+
+    env = {k: os.environ.get(k, "(unset)") for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
+                                                      "RNNKIT_POOL", "RNNKIT_BACKEND")}
+    print(f"fit overhead, {args.cell.upper()} T={T} B={B} I={I} H={H}, batch-first SequenceModel(output='last'), "
+          f"MSE, Adam; {args.batches} batches/epoch, {args.epochs} epochs, min of {args.repeats} rounds")
+    print("environment: " + ", ".join(f"{k}={v}" for k, v in env.items()))
+    X, Y = data(args.batches)
+    steps = args.batches * args.epochs
+    best = {"bare": np.inf, "fit": np.inf, "torch1": np.inf, "torch2": np.inf}
+    for _ in range(args.repeats):
+        best["bare"] = min(best["bare"], time_bare(args.cell, X, Y, steps))
+        best["fit"] = min(best["fit"], time_fit(args.cell, X, Y, args.epochs))
+        if not args.no_torch:
+            for th in (1, 2):
+                best[f"torch{th}"] = min(best[f"torch{th}"], time_torch(args.cell, X, Y, args.epochs, th))
+    flips = time_flips(args.cell)
+    over = (best["fit"] - best["bare"]) / best["fit"]
+    print(f"bare step (forward + loss + backward + optimizer.step): {best['bare'] * 1e3:8.3f} ms")
+    print(f"step inside fit:                                       {best['fit'] * 1e3:8.3f} ms")
+    print(f"fit overhead: {over * 100:.1f}% of the step (target < 10%)")
+    print(f"batch-first layout flips inside the recurrent layer: {flips * 1e3:.3f} ms per step "
+          f"({flips / best['fit'] * 100:.1f}% of the step; part of the bare step, owned by nn)")
+    if not args.no_torch:
+        for th in (1, 2):
+            t = best[f"torch{th}"]
+            print(f"PyTorch {th} thread{'s' if th > 1 else ' '}: {t * 1e3:8.3f} ms per step; "
+                  f"ratio torch / rnnkit fit = {t / best['fit']:.2f} (target >= 1.5)")
+
+
+if __name__ == "__main__":
+    main()
