@@ -270,18 +270,19 @@ class Optimizer(abc.ABC):
         Returns ``[]`` when the step was committed.
         """
         staged, bad = [], []
-        for p, grad, group in self._with_grads():
-            state = self._current(p, group)
-            spare = self._spare.get(p, {})
-            new: dict[str, Any] = {}
-            for name in ("param",) + self._written_arrays(group):
-                a = spare.get(name)
-                fits = a is not None and a.shape == p.data.shape and a.dtype == p.data.dtype
-                new[name] = a if fits else np.empty_like(p.data)
-            self._update(p.data, grad, state, new, group)
-            if not all_finite(new["param"]):
-                bad.append(p)
-            staged.append((p, state, new))
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # non-finite results are reported
+            for p, grad, group in self._with_grads():
+                state = self._current(p, group)
+                spare = self._spare.get(p, {})
+                new: dict[str, Any] = {}
+                for name in ("param",) + self._written_arrays(group):
+                    a = spare.get(name)
+                    fits = a is not None and a.shape == p.data.shape and a.dtype == p.data.dtype
+                    new[name] = a if fits else np.empty_like(p.data)
+                self._update(p.data, grad, state, new, group)
+                if not all_finite(new["param"]):
+                    bad.append(p)
+                staged.append((p, state, new))
         if bad:
             return bad
         for p, state, new in staged:      # commit: nothing below can fail half-way
