@@ -12,6 +12,7 @@ import pytest
 from rnnkit import nn, no_grad, optim
 from rnnkit.models import SequenceModel
 from rnnkit.train import Callback, ModelCheckpoint, fit, fit_tbptt, load_checkpoint_model
+from test_fit import WeightLog
 
 
 def model(seed=0, dtype=np.float64, **kw):
@@ -23,9 +24,10 @@ def batch(rng, B=4, T=5):
     return x, x[:, :, :1].sum(axis=1) / 3                             # (B, T, 2), (B, 1)
 
 
-def hand_loop(m, batches, lr=0.05):
-    """The training fit should do: zero_grad, forward, loss, backward, SGD step."""
-    opt, crit, losses = optim.SGD(m.parameters(), lr=lr), nn.MSELoss(), []
+def hand_loop(m, batches, opt=None):
+    """The training fit should do: zero_grad, forward, loss, backward, optimizer step (SGD by default)."""
+    opt = optim.SGD(m.parameters(), lr=0.05) if opt is None else opt
+    crit, losses = nn.MSELoss(), []
     for x, y in batches:
         m.zero_grad()
         pred, _ = m(x)
@@ -75,23 +77,12 @@ def test_a_callable_gets_the_epoch_number_and_resumes_exactly(tmp_path):
                    callbacks=[ModelCheckpoint(tmp_path / "s.npz")], progress=False, resume=resume)
 
     ref = model()
-    expected = hand_loop_adam(ref, [b for e in (1, 2, 3, 4) for b in per_epoch(e)])
+    expected = hand_loop(ref, [b for e in (1, 2, 3, 4) for b in per_epoch(e)], optim.Adam(ref.parameters(), lr=1e-2))
     full = run(model(), 4)
     assert full.steps == expected
     run(model(), 2)
     resumed = run(model(seed=9), 4, resume=tmp_path / "s.npz")
     assert resumed.steps == expected
-
-
-def hand_loop_adam(m, batches):
-    opt, crit, losses = optim.Adam(m.parameters(), lr=1e-2), nn.MSELoss(), []
-    for x, y in batches:
-        m.zero_grad()
-        pred, _ = m(x)
-        losses.append(crit(pred, y))
-        m.backward(crit.backward())
-        opt.step()
-    return losses
 
 
 def test_dict_batches_with_lengths_mask_the_padding():
@@ -134,19 +125,11 @@ def same_weights_dict(m, state):
         np.testing.assert_array_equal(p.data, state[name], err_msg=name)
 
 
-class Weights(Callback):
-    def __init__(self):
-        self.after = []
-
-    def on_batch_end(self, trainer, step, logs):
-        self.after.append(trainer.model.state_dict())
-
-
 def test_a_bad_later_batch_is_refused_before_its_step():
     rng = np.random.default_rng(5)
     good = [batch(rng) for _ in range(2)]
     x, y = batch(rng)
-    log = Weights()
+    log = WeightLog()
     m = model()
     with pytest.raises(ValueError, match="epoch 1, batch 3: Y must have 4 examples"):
         fit(m, good + [(x, y[:3])], loss="mse", callbacks=[log], progress=False)

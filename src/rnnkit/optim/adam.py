@@ -75,13 +75,6 @@ class Adam(Optimizer):
             options[name] = check_bool(name, options[name])
         return options
 
-    def _initial_state(self, theta, state, group) -> dict[str, Any]:
-        fresh: dict[str, Any] = {} if "step" in state else {"step": 0}
-        for name in self._written_arrays(group):
-            if name not in state:
-                fresh[name] = np.zeros_like(theta)
-        return fresh
-
     def _written_arrays(self, group: dict[str, Any]) -> tuple[str, ...]:
         return ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if group["amsgrad"] else ("exp_avg", "exp_avg_sq")
 

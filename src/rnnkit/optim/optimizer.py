@@ -142,9 +142,14 @@ class Optimizer(abc.ABC):
         """Check (and normalise) the option values of one group; return ``options``."""
 
     def _initial_state(self, theta: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> dict[str, Any]:
-        """The starting values (``step = 0``, zero moments) of the entries that ``state`` lacks
-        and the update needs. Nothing returned here is stored unless the step is committed."""
-        return {}
+        """The starting values of the entries that ``state`` lacks and the update needs (by
+        default ``step = 0`` and zeros for every written array). Nothing returned here is
+        stored unless the step is committed."""
+        fresh: dict[str, Any] = {"step": 0} if "step" in self._STATE_SCALARS and "step" not in state else {}
+        for name in self._written_arrays(group):
+            if name not in state:
+                fresh[name] = np.zeros_like(theta)
+        return fresh
 
     def _written_arrays(self, group: dict[str, Any]) -> tuple[str, ...]:
         """Names of the state arrays one step with ``group``'s options writes."""

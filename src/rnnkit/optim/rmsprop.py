@@ -72,13 +72,6 @@ class RMSprop(Optimizer):
         options["maximize"] = check_bool("maximize", options["maximize"])
         return options
 
-    def _initial_state(self, theta, state, group) -> dict[str, Any]:
-        fresh: dict[str, Any] = {} if "step" in state else {"step": 0}
-        for name in self._written_arrays(group):
-            if name not in state:
-                fresh[name] = np.zeros_like(theta)
-        return fresh
-
     def _written_arrays(self, group: dict[str, Any]) -> tuple[str, ...]:
         names = ("square_avg",)
         if group["momentum"] > 0:

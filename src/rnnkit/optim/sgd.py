@@ -66,6 +66,9 @@ class SGD(Optimizer):
             )
         return options
 
+    def _initial_state(self, theta, state, group) -> dict[str, Any]:
+        return {}                      # b_1 = g_1: the buffer starts from the first gradient
+
     def _written_arrays(self, group: dict[str, Any]) -> tuple[str, ...]:
         return ("momentum_buffer",) if group["momentum"] != 0 else ()
 
