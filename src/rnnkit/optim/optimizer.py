@@ -82,12 +82,13 @@ def lerp_(start: np.ndarray, end: np.ndarray, weight: float, out: np.ndarray | N
 def all_finite(a: np.ndarray) -> bool:
     """True when no element of ``a`` is NaN or infinite.
 
-    A sum is non-finite whenever an element is, so one fast reduction decides the usual case;
-    only a non-finite sum (which finite values can also give, by overflow) is looked at
-    element by element.
+    The sum of squares ``a . a`` is NaN or infinite whenever an element is, so one BLAS dot
+    product decides the usual case; only a non-finite result (which large finite values can
+    also give, by overflow) is looked at element by element.
     """
+    flat = a.reshape(-1)
     with np.errstate(over="ignore", invalid="ignore"):
-        if math.isfinite(float(np.sum(a))):
+        if math.isfinite(float(np.dot(flat, flat))):
             return True
     return bool(np.isfinite(a).all())
 

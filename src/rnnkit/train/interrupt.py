@@ -33,7 +33,8 @@ class TrainingInterrupted(KeyboardInterrupt):
     Attributes:
         history: the run's :class:`~rnnkit.train.History`, the interrupted epoch's partial log
             last (``complete=False``; it has no validation values).
-        epoch: the epoch that was interrupted (1-based); ``epoch - 1`` epochs were complete.
+        epoch: the epoch in progress (1-based) when training stopped, or the one that had
+            just ended when the stop came at its end.
         step: optimizer steps done (the model holds the weights after step ``step``).
         checkpoint: the path the last :class:`~rnnkit.train.ModelCheckpoint` wrote (in this run
             or the resumed one), or None; resuming from it continues after its epoch.

@@ -92,6 +92,7 @@ def _interruption(trainer) -> TrainingInterrupted:
 
 def _train(trainer, epochs, epoch_batches, num_batches, validate, stateful, max_steps, val_every):
     ordered = [cb for cb in trainer.callbacks if not cb.runs_last] + [cb for cb in trainer.callbacks if cb.runs_last]
+    trainer._current_epoch = trainer.epoch + 1
     for cb in trainer.callbacks:
         cb.on_train_begin(trainer)
     first = trainer.epoch + 1
