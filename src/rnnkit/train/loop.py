@@ -112,7 +112,6 @@ def _train(trainer, epochs, epoch_batches, num_batches, validate, stateful, max_
 
 def _epoch(trainer, e, epochs, epoch_batches, num_batches, validate, stateful, max_steps, val_every, ordered) -> bool:
     """One epoch; False when its data gave no batch at all (nothing happened then)."""
-    from tqdm.auto import tqdm
 
     guard, history = trainer._guard, trainer.history
     trainer._current_epoch = e
@@ -124,10 +123,15 @@ def _epoch(trainer, e, epochs, epoch_batches, num_batches, validate, stateful, m
     lr = float(opt.param_groups[0]["lr"]) if hasattr(opt, "param_groups") else None
     total, count, skipped, n, state, stopped, last_val = 0.0, 0, 0, 0, None, False, None
     t0 = time.perf_counter()
-    total_bar = num_batches if max_steps is None or num_batches is None else \
-        min(num_batches, max(max_steps - trainer.step, 0))
-    bar = tqdm(total=total_bar, desc=f"epoch {e}" + (f"/{epochs}" if epochs is not None else ""),
-               disable=not trainer.progress, leave=True, dynamic_ncols=True)
+    if trainer.progress:
+        from tqdm.auto import tqdm
+
+        total_bar = num_batches if max_steps is None or num_batches is None else \
+            min(num_batches, max(max_steps - trainer.step, 0))
+        bar = tqdm(total=total_bar, desc=f"epoch {e}" + (f"/{epochs}" if epochs is not None else ""), leave=True,
+                   dynamic_ncols=True)
+    else:
+        bar = _NoBar()
     logs = None
     try:
         batches = iter(epoch_batches(e))
@@ -193,6 +197,19 @@ def _epoch(trainer, e, epochs, epoch_batches, num_batches, validate, stateful, m
     if guard is not None and guard.requested:
         raise _Interrupted
     return True
+
+
+class _NoBar:
+    """What the loop calls on a progress bar, doing nothing (``progress=False``)."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def set_postfix(self, *args, **kwargs) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 def _logs(trainer, e, total, count) -> dict:

@@ -155,13 +155,17 @@ class Trainer:
             self._nonfinite(f"loss ({loss})", "loss")
             return None, pred, mask, new_state
         model.backward(crit.backward())
-        params = []
-        for name, p in model.named_parameters():
-            if p.grad is not None:
-                if not all_finite(p.grad):
-                    self._nonfinite(f"gradient of parameter {name!r}", name)
-                    return None, pred, mask, new_state
-                params.append(p)
+        params, bad = [], None
+        with np.errstate(over="ignore", invalid="ignore"):        # a^2 of large finite values may overflow
+            for name, p in model.named_parameters():
+                if p.grad is not None:
+                    if not all_finite(p.grad):
+                        bad = name
+                        break
+                    params.append(p)
+        if bad is not None:
+            self._nonfinite(f"gradient of parameter {bad!r}", bad)
+            return None, pred, mask, new_state
         if self.clip_grad_norm is not None:
             from rnnkit.optim import clip_grad_norm_
 
