@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 
 __all__ = ["History"]
 
@@ -76,20 +74,10 @@ class History:
         return h
 
     def save(self, path) -> None:
-        """Write JSON to ``path`` atomically (temp file, fsync, replace)."""
-        path = os.fspath(path)
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-history-", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(self.to_dict(), f, indent=1, allow_nan=False)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        """Write JSON to ``path`` atomically (temp file, fsync, replace; the umask's mode)."""
+        from rnnkit.io import write_text_atomic
+
+        write_text_atomic(path, json.dumps(self.to_dict(), indent=1, allow_nan=False))
 
     @classmethod
     def load(cls, path) -> History:
