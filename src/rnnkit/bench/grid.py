@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
-CELLS = ("RNN", "GRU", "LSTM")
+from rnnkit.kernels import KINDS
+
+CELLS = tuple(KINDS)                            # every registered cell kind: RNN, GRU, LSTM
+SMALL_ROW_TRAIN_TARGETS = {"LSTM": 1.3}         # BENCHMARKS.md: S and M training targets (2.0 otherwise)
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ STREAM = {"I": 128, "H": 128, "steps": 1000}  # LSTMCell at B=1, state carried
 
 
 def train_flops(cell: str, r: Row) -> float:
-    return 3.0 * 2 * r.T * r.B * (r.I + r.H) * GATES[cell] * r.H
+    return 3.0 * 2 * r.T * r.B * (r.I + r.H) * KINDS[cell].gates * r.H
 
 
 def infer_flops(cell: str, r: Row) -> float:
@@ -43,7 +45,7 @@ def infer_flops(cell: str, r: Row) -> float:
 def train_target(cell: str, row: str) -> float:
     """Minimum ratio PyTorch time / rnnkit time for a training step (BENCHMARKS.md)."""
     if row in ("S", "M"):
-        return 1.3 if cell == "LSTM" else 2.0
+        return SMALL_ROW_TRAIN_TARGETS.get(cell, 2.0)
     return 1.0
 
 

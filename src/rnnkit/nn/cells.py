@@ -21,39 +21,44 @@ import math
 
 import numpy as np
 
-from rnnkit._checks import as_float_array, as_rng, check_bool, check_choice, check_int, owned
-from rnnkit.kernels import get_cell_step, get_kernels
-from rnnkit.nn._recurrence import GATES, DirectionParams, backward_direction, forward_direction
+from rnnkit._checks import as_float_array, as_rng, check_bool, check_int, owned
+from rnnkit.kernels import CellKind, CellWeights, get_kind, implementation
+from rnnkit.nn._recurrence import DirectionParams, backward_direction, forward_direction
 from rnnkit.nn._state import state_arrays
 from rnnkit.nn.module import Module, Parameter, _as_float_dtype
 from rnnkit.nn.rnn import _check_device
+from rnnkit.nn.rnn_base import pack_state
 
 __all__ = ["RNNCell", "LSTMCell", "GRUCell"]
 
-_MODE_CODES = {"RNN": 0, "GRU": 1, "LSTM": 2}             # as in rnnkit.kernels.fast.step
-_ACT_CODES = {"tanh": 0, "relu": 1, "sigmoid": 2}
-
 
 class _CellBase(Module):
+    """Shared constructor, forward and backward of the cells; ``mode`` names the kind's record."""
+
     mode = "RNN"
 
-    def __init__(self, input_size, hidden_size, bias, dtype, rng, nonlinearity="tanh",
-                 reset_after=True):
+    def __init__(self, input_size, hidden_size, bias, dtype, rng, **options):
         super().__init__()
         self.input_size = check_int("input_size", input_size, 1)
         self.hidden_size = check_int("hidden_size", hidden_size, 1)
         self.bias = check_bool("bias", bias)
-        self.nonlinearity = check_choice("nonlinearity", nonlinearity, ("tanh", "relu", "sigmoid"))
-        self.reset_after = check_bool("reset_after", reset_after)
+        self.options = self.kind.check_options(options)
+        for opt, value in self.options.items():
+            setattr(self, opt, value)
         self.dtype = _as_float_dtype(dtype)
         self.rng = as_rng(rng)
-        G, H = GATES[self.mode], self.hidden_size
+        G, H = self.kind.gates, self.hidden_size
         k = 1.0 / math.sqrt(H)
         shapes = [("weight_ih", (G * H, self.input_size)), ("weight_hh", (G * H, H))]
         if self.bias:
             shapes += [("bias_ih", (G * H,)), ("bias_hh", (G * H,))]
         for name, shape in shapes:
             setattr(self, name, Parameter(self.rng.uniform(-k, k, size=shape).astype(self.dtype)))
+
+    @property
+    def kind(self) -> CellKind:
+        """The record of this cell's kind (from ``mode``)."""
+        return get_kind(self.mode)
 
     def _params(self) -> DirectionParams:
         get = self._parameters.get
@@ -62,7 +67,7 @@ class _CellBase(Module):
 
     @property
     def _n_states(self) -> int:
-        return 2 if self.mode == "LSTM" else 1
+        return len(self.kind.state_names)
 
     def _prepare(self, x, hx):
         x = as_float_array("input", x, self.dtype)
@@ -77,8 +82,8 @@ class _CellBase(Module):
         if B == 0:
             raise ValueError("input must hold at least one sample, got batch size 0")
         shapes = ((B, self.hidden_size),) * self._n_states
-        parts = state_arrays(hx, "state", ("hx", "cx")[: self._n_states], shapes, self.dtype, batched,
-                             type(self).__name__)
+        parts = state_arrays(hx, "state", tuple(f"{n}x" for n in self.kind.state_names), shapes, self.dtype,
+                             batched, type(self).__name__)
         states = [np.zeros(sh, self.dtype) if a is None else a for a, sh in zip(parts, shapes)]
         return x[None], tuple(states), batched     # x (1, B, I)
 
@@ -91,24 +96,21 @@ class _CellBase(Module):
         keep = self.keeps_cache
         if keep:
             x = owned(x, input)                 # saved for dW_ih: the caller may reuse its buffer
-        opts = {"nonlinearity": self.nonlinearity, "reset_after": self.reset_after}
-        _, s_n, cache = forward_direction(get_kernels(), self.mode, opts, x, self._params(),
-                                          s0, None, False, keep)
+        _, s_n, cache = forward_direction(implementation(self.kind), self.options, x, self._params(), s0, None,
+                                          False, keep)
         if keep:
             self._push((cache, x.shape[1], batched))
-        s_n = tuple(s if batched else s[0] for s in s_n)
-        return s_n if self.mode == "LSTM" else s_n[0]
+        return pack_state(tuple(s if batched else s[0] for s in s_n))
 
     def _step_no_cache(self, x, hx):
-        """The lean path for eval()/no_grad steps (kernels/fast/step.py).
+        """The lean path for eval()/no_grad steps: the kernels' one-step ``step`` (one compiled call).
 
         Only plain real-valued arrays of the exact shapes take it (cast to the cell's dtype, as
         the general path casts); anything else returns None and goes through :meth:`_prepare`,
         which converts or raises.
         """
-        step = get_cell_step()
         dt = self.dtype
-        if step is None or type(x) is not np.ndarray or x.dtype.kind not in "biuf":
+        if type(x) is not np.ndarray or x.dtype.kind not in "biuf":
             return None
         if x.dtype != dt or not x.flags.c_contiguous:
             x = np.ascontiguousarray(x, dtype=dt)      # cast as the general path does (float64 -> float32)
@@ -117,11 +119,12 @@ class _CellBase(Module):
             return None
         H = self.hidden_size
         shape = x.shape[:-1] + (H,)
+        n = self._n_states
         if hx is None:
-            states = [np.zeros(shape, dt)] * self._n_states
+            states = [np.zeros(shape, dt)] * n
         else:
-            states = list(hx) if self.mode == "LSTM" and type(hx) in (tuple, list) and len(hx) == 2 else [hx]
-            if len(states) != self._n_states:
+            states = list(hx) if n > 1 and type(hx) in (tuple, list) and len(hx) == n else [hx]
+            if len(states) != n:
                 return None
             for k, a in enumerate(states):
                 if a is None:
@@ -134,15 +137,11 @@ class _CellBase(Module):
         w_ih, w_hh = par["weight_ih"].data, par["weight_hh"].data
         if w_ih.dtype != dt or w_hh.dtype != dt or not (w_ih.flags.c_contiguous and w_hh.flags.c_contiguous):
             return None
-        b_ih, b_hh = (par["bias_ih"].data, par["bias_hh"].data) if self.bias else (w_ih[0], w_ih[0])
+        b_ih, b_hh = (par["bias_ih"].data, par["bias_hh"].data) if self.bias else (None, None)
         if not batched:
             x, states = x[None], [s[None] for s in states]
-        h, c = states[0], states[-1]
-        h_new, c_new = step(_MODE_CODES[self.mode], _ACT_CODES[self.nonlinearity], self.reset_after, x, h, c,
-                            w_ih, w_hh, b_ih, b_hh, self.bias)
-        if not batched:
-            h_new, c_new = h_new[0], c_new[0]
-        return (h_new, c_new) if self.mode == "LSTM" else h_new
+        new = implementation(self.kind).step(x, tuple(states), CellWeights(w_ih, w_hh, b_ih, b_hh), self.options)
+        return pack_state(new if batched else tuple(s[0] for s in new))
 
     def backward(self, d_state):
         """Gradient of one step: ``d_state`` is dL/dh' (or ``(dh', dc')``, parts may be None).
@@ -151,22 +150,22 @@ class _CellBase(Module):
         """
         cache, B, batched = self._peek()    # popped once the arguments pass
         H = self.hidden_size
-        ds = state_arrays(d_state, "d_state", ("dh", "dc")[: self._n_states], ((B, H),) * self._n_states,
-                          self.dtype, batched, f"{type(self).__name__}.backward")
+        ds = state_arrays(d_state, "d_state", tuple(f"d{n}" for n in self.kind.state_names),
+                          ((B, H),) * self._n_states, self.dtype, batched, f"{type(self).__name__}.backward")
         self._pop()
         d_out = ds[0][None] if ds[0] is not None else np.zeros((1, B, H), self.dtype)
         d_n = (None,) + tuple(ds[1:])
-        dx, d_s0 = backward_direction(self.mode, d_out, d_n, self._params(), cache)
+        dx, d_s0 = backward_direction(d_out, d_n, self._params(), cache)
         dx = dx[0] if batched else dx[0, 0]
-        d_s0 = tuple(s if batched else s[0] for s in d_s0)
-        return (dx, d_s0) if self.mode == "LSTM" else (dx, d_s0[0])
+        return dx, pack_state(tuple(s if batched else s[0] for s in d_s0))
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         if not self.bias:
             s += ", bias=False"
-        if self.mode == "RNN" and self.nonlinearity != "tanh":
-            s += f", nonlinearity={self.nonlinearity!r}"
+        for opt, value in self.options.items():
+            if value != self.kind.defaults[opt]:
+                s += f", {opt}={value!r}"
         return s
 
 
