@@ -32,6 +32,7 @@ from rnnkit.diagnostics._unroll import (
     replay_backward,
     replay_forward,
 )
+from rnnkit.nn.directions import merged_size
 
 __all__ = ["GradientFlow", "gradient_flow", "jacobian_norms", "batch_mean"]
 
@@ -85,7 +86,7 @@ class GradientFlow:
 def _loss_gradient(layer, inp: Inputs, d_out) -> np.ndarray:
     """d_out as (T, B, F) on the top layer's merged output; None means L = sum(out[last])."""
     T, B = inp.T, inp.B
-    F = layer.output_size * (layer.num_directions if layer.merge_mode == "concat" else 1)
+    F = merged_size(layer.merge_mode, layer.output_size, layer.num_directions)
     dt = inp.x.dtype
     last = np.full(B, T - 1) if inp.lengths is None else inp.lengths - 1       # (B,)
     full = np.zeros((T, B, F), dt)

@@ -4,15 +4,23 @@ A cell computes one time step, ``(x_t, state) -> state'``, and ``backward`` runs
 gradient of that one step. Unrolling a cell by hand over T steps and calling ``backward``
 T times in reverse order (the caches are a LIFO stack) is backpropagation through time.
 
-Example::
+The equations are those of the kind's reference step (``kernels/<kind>_ref.py``); in eval
+mode or under ``no_grad`` a step is one compiled call of the kernels' ``step`` (nothing kept).
 
-    cell = nn.LSTMCell(10, 20)
-    h, c = np.zeros((3, 20)), np.zeros((3, 20))
-    for x_t in x:                       # x (T, 3, 10)
-        h, c = cell(x_t, (h, c))
-    dh, dc = np.ones_like(h), None
-    for _ in range(len(x)):             # backward in reverse order
-        dx_t, (dh, dc) = cell.backward((dh, dc))
+Example (the time loop written out; loss = sum of the last h)::
+
+    >>> import numpy as np
+    >>> from rnnkit import nn
+    >>> cell = nn.LSTMCell(10, 20, rng=0)
+    >>> x = np.random.default_rng(1).standard_normal((5, 3, 10)).astype(np.float32)   # (T, B, I)
+    >>> h, c = np.zeros((3, 20), np.float32), np.zeros((3, 20), np.float32)
+    >>> for x_t in x:
+    ...     h, c = cell(x_t, (h, c))
+    >>> dh, dc = np.ones_like(h), None
+    >>> for _ in range(len(x)):             # backward in reverse order
+    ...     dx_t, (dh, dc) = cell.backward((dh, dc))
+    >>> dx_t.shape, cell.weight_hh.grad.shape
+    ((3, 10), (80, 20))
 """
 
 from __future__ import annotations
@@ -170,15 +178,24 @@ class _CellBase(Module):
 
 
 class RNNCell(_CellBase):
-    r"""One Elman step: :math:`h' = f(W_{ih} x + b_{ih} + W_{hh} h + b_{hh})`.
+    """One Elman step::
 
-    x ``(B, I)`` or ``(I,)``; h ``(B, H)`` or ``(H,)``.
+        h' = f(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh)       f: tanh (default), relu or sigmoid
+
+    Args: ``input_size`` I, ``hidden_size`` H, ``bias``, ``nonlinearity``, ``dtype``, ``rng``.
+    Parameters: ``weight_ih`` (H, I), ``weight_hh`` (H, H), ``bias_ih``, ``bias_hh`` (H,).
+    Call: ``h' = cell(x, h)`` with x (B, I) or (I,), h (B, H) or (H,) (None: zeros).
+    Backward: ``dx, dh = cell.backward(dh')`` (adds into the parameters' grads).
 
     Example::
 
-        cell = nn.RNNCell(10, 20)
-        h1 = cell(np.random.randn(3, 10))       # h0 defaults to zeros; h1 (3, 20)
-        dx, dh0 = cell.backward(np.ones_like(h1))
+        >>> import numpy as np
+        >>> from rnnkit import nn
+        >>> cell = nn.RNNCell(10, 20, rng=0)
+        >>> h1 = cell(np.ones((3, 10), np.float32))          # h0 defaults to zeros
+        >>> dx, dh0 = cell.backward(np.ones_like(h1))
+        >>> h1.shape, dx.shape, dh0.shape
+        ((3, 20), (3, 10), (3, 20))
     """
 
     mode = "RNN"
@@ -190,15 +207,26 @@ class RNNCell(_CellBase):
 
 
 class LSTMCell(_CellBase):
-    r"""One LSTM step (gates i, f, g, o), returns ``(h', c')``.
+    """One LSTM step (PyTorch's gate order i, f, g, o)::
 
-    .. math:: c' = f \odot c + i \odot g,\quad h' = o \odot \tanh(c')
+        [a_i, a_f, a_g, a_o] = x @ W_ih.T + b_ih + h @ W_hh.T + b_hh     # (B, 4H)
+        i, f, o = sigmoid(a_i), sigmoid(a_f), sigmoid(a_o) ;  g = tanh(a_g)
+        c' = f * c + i * g ;  h' = o * tanh(c')
+
+    Args: ``input_size`` I, ``hidden_size`` H, ``bias``, ``dtype``, ``rng``.
+    Parameters: ``weight_ih`` (4H, I), ``weight_hh`` (4H, H), ``bias_ih``, ``bias_hh`` (4H,).
+    Call: ``h', c' = cell(x, (h, c))`` with x (B, I) or (I,), h and c (B, H) or (H,) (None: zeros).
+    Backward: ``dx, (dh, dc) = cell.backward((dh', dc'))`` (either part may be None).
 
     Example::
 
-        cell = nn.LSTMCell(10, 20)
-        h1, c1 = cell(np.random.randn(3, 10))
-        dx, (dh0, dc0) = cell.backward((np.ones_like(h1), None))
+        >>> import numpy as np
+        >>> from rnnkit import nn
+        >>> cell = nn.LSTMCell(10, 20, rng=0)
+        >>> h1, c1 = cell(np.ones((3, 10), np.float32))
+        >>> dx, (dh0, dc0) = cell.backward((np.ones_like(h1), None))
+        >>> h1.shape, c1.shape, dx.shape, dc0.shape
+        ((3, 20), (3, 20), (3, 10), (3, 20))
     """
 
     mode = "LSTM"
@@ -209,13 +237,28 @@ class LSTMCell(_CellBase):
 
 
 class GRUCell(_CellBase):
-    r"""One GRU step (gates r, z, n): :math:`h' = (1 - z) \odot n + z \odot h`.
+    """One GRU step (PyTorch's gate order r, z, n)::
+
+        [x_r, x_z, x_n] = x @ W_ih.T + b_ih ;  [s_r, s_z, s_n] = h @ W_hh.T + b_hh
+        r = sigmoid(x_r + s_r) ;  z = sigmoid(x_z + s_z)
+        n = tanh(x_n + r * s_n)                          (reset_after=True, PyTorch)
+        n = tanh(x_n + (r * h) @ W_hn.T + b_hn)          (reset_after=False, Cho et al. 2014)
+        h' = (1 - z) * n + z * h
+
+    Args: ``input_size`` I, ``hidden_size`` H, ``bias``, ``dtype``, ``reset_after``, ``rng``.
+    Parameters: ``weight_ih`` (3H, I), ``weight_hh`` (3H, H), ``bias_ih``, ``bias_hh`` (3H,).
+    Call: ``h' = cell(x, h)`` with x (B, I) or (I,), h (B, H) or (H,) (None: zeros).
+    Backward: ``dx, dh = cell.backward(dh')``.
 
     Example::
 
-        cell = nn.GRUCell(10, 20)
-        h1 = cell(np.random.randn(3, 10))
-        dx, dh0 = cell.backward(np.ones_like(h1))
+        >>> import numpy as np
+        >>> from rnnkit import nn
+        >>> cell = nn.GRUCell(10, 20, rng=0)
+        >>> h1 = cell(np.ones((3, 10), np.float32))
+        >>> dx, dh0 = cell.backward(np.ones_like(h1))
+        >>> h1.shape, dx.shape
+        ((3, 20), (3, 10))
     """
 
     mode = "GRU"
