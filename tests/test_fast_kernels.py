@@ -235,3 +235,24 @@ def test_numba_is_the_default_backend():
     if os.environ.get("RNNKIT_BACKEND", "numba") == "numba":
         assert rnnkit.get_backend() == "numba"
     assert "numba" in rnnkit.available_backends()
+
+
+def test_vmath_coefficients_are_those_the_fit_script_knows_and_refits():
+    """tools/fit_vmath.py lists the shipped coefficients of _vmath and refits the exp polynomial
+    to the same error (its float32 coefficients within a few ulps of the shipped ones)."""
+    import importlib.util
+
+    from rnnkit.kernels.fast import _vmath
+
+    path = os.path.join(os.path.dirname(__file__), os.pardir, "tools", "fit_vmath.py")
+    spec = importlib.util.spec_from_file_location("fit_vmath", path)
+    fit = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fit)
+    np.testing.assert_array_equal(np.float32(fit.SHIPPED_EXP), [_vmath._E2, _vmath._E3, _vmath._E4, _vmath._E5,
+                                                               _vmath._E6])
+    np.testing.assert_array_equal(np.float32(fit.SHIPPED_TANH_R + fit.SHIPPED_TANH_Q),
+                                  [_vmath._R1, _vmath._R2, _vmath._R3, _vmath._Q1, _vmath._Q2, _vmath._Q3])
+    _, c32 = fit.fit_exp()
+    shipped = np.float32(fit.SHIPPED_EXP).astype(np.float64)
+    assert fit.exp_error(c32) < 3.3e-9 and fit.exp_error(shipped) < 3.3e-9
+    np.testing.assert_allclose(c32, shipped, rtol=5e-4)
