@@ -40,11 +40,12 @@ def problem(kind, T, B, I, H, rng, *, P=None, bias=True, lengths=False, d_state=
     """A random problem (float64). ``P`` < H adds a projection (LSTM); ``lengths`` gives at
     least one padded sequence; ``d_state=False`` passes None for every state gradient."""
     k = get_kind(kind)
-    G, P = k.gates, P or H
+    P = P or H
     r = rng.standard_normal
-    w = CellWeights(r((G * H, I)) / np.sqrt(I), r((G * H, P)) * recurrent,
-                    r(G * H) if bias else None, r(G * H) if bias else None,
-                    r((P, H)) * 0.5 if P != H else None)
+    scale = {"weight_ih": 1 / np.sqrt(I), "weight_hh": recurrent, "weight_hr": 0.5}
+    a = {name: r(shape) * scale.get(name, 1.0) for name, shape in k.parameter_shapes(I, H, P).items()
+         if bias or not name.startswith("bias")}
+    w = CellWeights(a["weight_ih"], a.get("weight_hh"), a.get("bias_ih"), a.get("bias_hh"), a.get("weight_hr"))
     sizes = (P,) + (H,) * (len(k.state_names) - 1)
     lens = None
     if lengths:

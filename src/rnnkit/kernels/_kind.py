@@ -18,10 +18,11 @@ __all__ = ["CellWeights", "Forward", "Grads", "Implementation", "CellKind"]
 
 
 class CellWeights(NamedTuple):
-    """One (layer, direction)'s weights, PyTorch's shapes (G gates, H hidden, P = proj_size or H)."""
+    """One (layer, direction)'s weights, PyTorch's shapes (G gates, H hidden, P = proj_size or H)
+    for the kinds registered today; a kind may declare other shapes (``CellKind.shapes``)."""
 
     W_ih: np.ndarray                  # (G*H, I)
-    W_hh: np.ndarray                  # (G*H, P)
+    W_hh: np.ndarray | None           # (G*H, P); None for a kind without a recurrent weight
     b_ih: np.ndarray | None           # (G*H,), None without bias
     b_hh: np.ndarray | None           # (G*H,), None without bias
     W_hr: np.ndarray | None = None    # (P, H), a projection (LSTM proj_size), else None
@@ -41,7 +42,7 @@ class Grads(NamedTuple):
     dx: np.ndarray                    # (T, B, I)
     d_state0: tuple                   # the gradient of the initial state, one (B, .) array per part
     dW_ih: np.ndarray                 # (G*H, I)
-    dW_hh: np.ndarray                 # (G*H, P)
+    dW_hh: np.ndarray | None          # (G*H, P), None when the kind has no W_hh
     db_ih: np.ndarray | None          # (G*H,), None without bias
     db_hh: np.ndarray | None          # (G*H,), None without bias
     dW_hr: np.ndarray | None = None   # (P, H) with a projection, else None
@@ -77,7 +78,23 @@ class CellKind:
     activations: Callable                       # (options) -> ((name, 'sigmoid' | 'tanh' | 'relu'), ...)
     report: Callable                            # (state', saved, options) -> {name: (B, H)} for diagnostics
     compiled: str | None = None                 # module of the compiled twin (imported on first use)
+    shapes: Callable | None = None              # (I, H, P) -> {parameter: shape}; None: PyTorch's (below)
     doc: str = ""                               # one line for listings
+
+    def parameter_shapes(self, I: int, H: int, P: int) -> dict[str, tuple[int, ...]]:
+        """The parameters of one (layer, direction) and their shapes, in creation order.
+
+        By default PyTorch's: ``weight_ih`` (G*H, I), ``weight_hh`` (G*H, P), ``bias_ih`` and
+        ``bias_hh`` (G*H,), and ``weight_hr`` (P, H) when ``P != H`` (a projection). The layers
+        leave out the biases with ``bias=False``.
+        """
+        if self.shapes is not None:
+            return dict(self.shapes(I, H, P))
+        GH = self.gates * H
+        out = {"weight_ih": (GH, I), "weight_hh": (GH, P), "bias_ih": (GH,), "bias_hh": (GH,)}
+        if P != H:
+            out["weight_hr"] = (P, H)
+        return out
 
     @property
     def defaults(self) -> dict[str, Any]:

@@ -88,8 +88,8 @@ def backward(kind: CellKind, d_out, d_state, w: CellWeights, cache) -> Grads:
     dx = d_xp @ w.W_ih                                         # (T, B, I)
     dW_ih = flat.T @ x.reshape(T * B, I)                       # (G*H, I)
     has_bias = w.b_ih is not None
-    return Grads(dx, g, dW_ih, dW["W_hh"], flat.sum(axis=0) if has_bias else None,
-                 dW["b_hh"] if has_bias else None, dW.get("W_hr"))
+    return Grads(dx, g, dW_ih, dW.get("W_hh"), flat.sum(axis=0) if has_bias else None,
+                 dW.get("b_hh") if has_bias else None, dW.get("W_hr"))
 
 
 def step(kind: CellKind, x, state, w: CellWeights, options) -> tuple:

@@ -24,7 +24,7 @@ class DirectionParams:
     """The parameters of one (layer, direction): PyTorch's shapes."""
 
     w_ih: Parameter            # (G*H, I_l)
-    w_hh: Parameter            # (G*H, H_out)
+    w_hh: Parameter | None     # (G*H, H_out); None for a kind without a recurrent weight
     b_ih: Parameter | None     # (G*H,)
     b_hh: Parameter | None     # (G*H,)
     w_hr: Parameter | None     # (P, H), LSTM with proj_size only
@@ -34,7 +34,7 @@ class DirectionParams:
         def data(p):
             return None if p is None else p.data
 
-        return CellWeights(self.w_ih.data, self.w_hh.data, data(self.b_ih), data(self.b_hh), data(self.w_hr))
+        return CellWeights(self.w_ih.data, data(self.w_hh), data(self.b_ih), data(self.b_hh), data(self.w_hr))
 
 
 def forward_direction(impl: Implementation, options, x, p: DirectionParams, state0, lengths, reverse, keep):
@@ -48,11 +48,8 @@ def backward_direction(d_out, d_state_n, p: DirectionParams, cache):
     """BPTT for one direction; adds into the parameters' grads. Returns ``dx, d_state0``."""
     kc, impl = cache                         # the forward's kernels, even if the backend changed since
     g = impl.backward(d_out, d_state_n, p.weights(), kc)
-    p.w_ih.accumulate(g.dW_ih)
-    p.w_hh.accumulate(g.dW_hh)
-    if p.b_ih is not None:
-        p.b_ih.accumulate(g.db_ih)
-        p.b_hh.accumulate(g.db_hh)
-    if p.w_hr is not None:
-        p.w_hr.accumulate(g.dW_hr)
+    for param, grad in ((p.w_ih, g.dW_ih), (p.w_hh, g.dW_hh), (p.b_ih, g.db_ih), (p.b_hh, g.db_hh),
+                        (p.w_hr, g.dW_hr)):
+        if param is not None:
+            param.accumulate(grad)
     return g.dx, g.d_state0

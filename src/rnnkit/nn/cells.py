@@ -55,12 +55,11 @@ class _CellBase(Module):
             setattr(self, opt, value)
         self.dtype = _as_float_dtype(dtype)
         self.rng = as_rng(rng)
-        G, H = self.kind.gates, self.hidden_size
+        H = self.hidden_size
         k = 1.0 / math.sqrt(H)
-        shapes = [("weight_ih", (G * H, self.input_size)), ("weight_hh", (G * H, H))]
-        if self.bias:
-            shapes += [("bias_ih", (G * H,)), ("bias_hh", (G * H,))]
-        for name, shape in shapes:
+        for name, shape in self.kind.parameter_shapes(self.input_size, H, H).items():
+            if name.startswith("bias") and not self.bias:
+                continue
             setattr(self, name, Parameter(self.rng.uniform(-k, k, size=shape).astype(self.dtype)))
 
     @property

@@ -106,6 +106,8 @@ def orthogonal_recurrent_(module: Module, gain: float = 1.0, rng=None):
         for name, p in m._parameters.items():
             if not name.startswith("weight_hh"):
                 continue
+            if len(p.shape) != 2:
+                raise ValueError(f"orthogonal_recurrent_: {name} is not a matrix (shape {p.shape})")
             rows, cols = p.shape
             g = G if G is not None else max(1, rows // cols)
             if rows % g:

@@ -133,17 +133,15 @@ class RNNBase(Module):
         return merged_size(self.merge_mode, self.output_size, self.num_directions)
 
     def _create_parameters(self) -> None:
-        G, H, P = self.kind.gates, self.hidden_size, self.output_size
+        H, P = self.hidden_size, self.output_size
         k = 1.0 / math.sqrt(H)
         for layer in range(self.num_layers):
             for d in range(self.num_directions):
                 sfx = suffix(layer, d)
-                shapes = [("weight_ih", (G * H, self._layer_input_size(layer))), ("weight_hh", (G * H, P))]
-                if self.bias:
-                    shapes += [("bias_ih", (G * H,)), ("bias_hh", (G * H,))]
-                if self.proj_size:
-                    shapes += [("weight_hr", (P, H))]
-                for pname, shape in shapes:
+                shapes = self.kind.parameter_shapes(self._layer_input_size(layer), H, P)
+                for pname, shape in shapes.items():
+                    if pname.startswith("bias") and not self.bias:
+                        continue
                     data = self.rng.uniform(-k, k, size=shape).astype(self.dtype)
                     setattr(self, pname + sfx, Parameter(data))
 
