@@ -31,8 +31,6 @@ from rnnkit.nn.directions import merge, merge_backward, merge_saved, suffix, tim
 from rnnkit.nn.module import _as_float_dtype
 from rnnkit.nn.rnn_base import RNNBase, pack_state, state_parts
 
-PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
-
 
 def check_layer(layer) -> RNNBase:
     if not isinstance(layer, RNNBase):
@@ -89,8 +87,7 @@ def direction_copy(layer: RNNBase, l: int, d: int, dtype) -> RNNBase:
     w_ih = getattr(layer, "weight_ih" + sfx).data               # (G*H, I_l)
     sub = RNNBase(w_ih.shape[1], layer.hidden_size, bias=layer.bias, proj_size=layer.proj_size, dtype=dtype, rng=0,
                   mode=layer.mode, **layer.options)
-    params = layer._parameters
-    sub.load_state_dict({n + "_l0": params[n + sfx].data for n in PARAM_NAMES if n + sfx in params})
+    sub.load_state_dict({n[: -len(sfx)] + "_l0": p.data for n, p in layer._parameters.items() if n.endswith(sfx)})
     sub.train()
     return sub
 

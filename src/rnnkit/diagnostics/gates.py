@@ -38,14 +38,9 @@ def gate_kinds(layer) -> tuple[tuple[str, str], ...]:
 
 def _weights(layer, l: int, d: int, dt) -> CellWeights:
     """The weights of (layer ``l``, direction ``d``) in dtype ``dt``."""
-    par = layer._parameters
-    sfx = suffix(l, d)
-
-    def get(name):
-        p = par.get(name + sfx)
-        return None if p is None else p.data.astype(dt)
-
-    return CellWeights(get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"), get("weight_hr"))
+    w = layer._direction_params(l, d).weights()
+    extra = None if w.extra is None else {n: a.astype(dt) for n, a in w.extra.items()}
+    return CellWeights(*(None if a is None else a.astype(dt) for a in w[:5]), extra)
 
 
 def gate_activations(layer, l: int, d: int, x, h_prev, c_prev=None) -> dict[str, np.ndarray]:

@@ -50,12 +50,12 @@ import importlib
 import os
 
 from rnnkit.kernels import reference
-from rnnkit.kernels._kind import CellKind, CellWeights, Forward, Grads, Implementation
+from rnnkit.kernels._kind import STANDARD_PARAMETERS, CellKind, CellWeights, Forward, Grads, Implementation
 from rnnkit.kernels.registry import KINDS, get_kind
 
 __all__ = [
     "set_backend", "get_backend", "available_backends", "implementation", "get_kind", "KINDS",
-    "CellKind", "CellWeights", "Forward", "Grads", "Implementation",
+    "CellKind", "CellWeights", "Forward", "Grads", "Implementation", "STANDARD_PARAMETERS",
 ]
 
 _BACKENDS = ("numpy", "numba")

@@ -14,7 +14,10 @@ import numpy as np
 
 from rnnkit._checks import check_bool, check_choice
 
-__all__ = ["CellWeights", "Forward", "Grads", "Implementation", "CellKind"]
+__all__ = ["CellWeights", "Forward", "Grads", "Implementation", "CellKind", "STANDARD_PARAMETERS"]
+
+# the parameters with a field of their own in CellWeights; any other a kind declares goes in ``extra``
+STANDARD_PARAMETERS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
 
 
 class CellWeights(NamedTuple):
@@ -26,6 +29,7 @@ class CellWeights(NamedTuple):
     b_ih: np.ndarray | None           # (G*H,), None without bias
     b_hh: np.ndarray | None           # (G*H,), None without bias
     W_hr: np.ndarray | None = None    # (P, H), a projection (LSTM proj_size), else None
+    extra: Mapping[str, np.ndarray] | None = None   # any other parameter the kind declares, by name
 
 
 class Forward(NamedTuple):
@@ -46,6 +50,7 @@ class Grads(NamedTuple):
     db_ih: np.ndarray | None          # (G*H,), None without bias
     db_hh: np.ndarray | None          # (G*H,), None without bias
     dW_hr: np.ndarray | None = None   # (P, H) with a projection, else None
+    d_extra: Mapping[str, np.ndarray] | None = None  # the gradients of ``CellWeights.extra``, by name
 
 
 class Implementation(NamedTuple):
@@ -86,7 +91,8 @@ class CellKind:
 
         By default PyTorch's: ``weight_ih`` (G*H, I), ``weight_hh`` (G*H, P), ``bias_ih`` and
         ``bias_hh`` (G*H,), and ``weight_hr`` (P, H) when ``P != H`` (a projection). The layers
-        leave out the biases with ``bias=False``.
+        leave out the biases with ``bias=False``. Names other than these five reach the kernels
+        in ``CellWeights.extra`` (their gradients come back in ``Grads.d_extra``).
         """
         if self.shapes is not None:
             return dict(self.shapes(I, H, P))

@@ -12,7 +12,7 @@ module runs them over a sequence with the kernel contract of :mod:`rnnkit.kernel
         g_t = (m_t (d_out[t] + g_h), m_t g_c, ...)
         d_x_proj[t], d_prev, dW_t = kind.step_backward(g_t, cache, t, W)
         g <- m_t d_prev + (1 - m_t) g                                  # padded steps pass g through
-        dW_hh, db_hh (, dW_hr) += dW_t
+        dW_hh, db_hh (, dW_hr, any extra parameter by its name) += dW_t
     dW_ih = sum_t d_x_proj[t].T @ x_t ;  db_ih = sum_{t,b} d_x_proj ;  dx = d_x_proj @ W_ih
 
 The cache (``kind.cache``, a NamedTuple) is filled by field name: ``x``, ``lengths``,
@@ -88,8 +88,9 @@ def backward(kind: CellKind, d_out, d_state, w: CellWeights, cache) -> Grads:
     dx = d_xp @ w.W_ih                                         # (T, B, I)
     dW_ih = flat.T @ x.reshape(T * B, I)                       # (G*H, I)
     has_bias = w.b_ih is not None
+    extra = {name: v for name, v in dW.items() if name not in ("W_hh", "b_hh", "W_hr")} or None
     return Grads(dx, g, dW_ih, dW.get("W_hh"), flat.sum(axis=0) if has_bias else None,
-                 dW.get("b_hh") if has_bias else None, dW.get("W_hr"))
+                 dW.get("b_hh") if has_bias else None, dW.get("W_hr"), extra)
 
 
 def step(kind: CellKind, x, state, w: CellWeights, options) -> tuple:

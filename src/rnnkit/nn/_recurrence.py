@@ -13,7 +13,7 @@ one (B, .) array per part of the kind's state: ``(h,)`` for RNN and GRU, ``(h, c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rnnkit.kernels import CellWeights, Implementation
 from rnnkit.nn.module import Parameter
@@ -28,13 +28,15 @@ class DirectionParams:
     b_ih: Parameter | None     # (G*H,)
     b_hh: Parameter | None     # (G*H,)
     w_hr: Parameter | None     # (P, H), LSTM with proj_size only
+    extra: dict = field(default_factory=dict)   # {name: Parameter}: the kind's other parameters
 
     def weights(self) -> CellWeights:
         """The arrays, as the kernels take them."""
         def data(p):
             return None if p is None else p.data
 
-        return CellWeights(self.w_ih.data, data(self.w_hh), data(self.b_ih), data(self.b_hh), data(self.w_hr))
+        extra = {name: p.data for name, p in self.extra.items()} or None
+        return CellWeights(self.w_ih.data, data(self.w_hh), data(self.b_ih), data(self.b_hh), data(self.w_hr), extra)
 
 
 def forward_direction(impl: Implementation, options, x, p: DirectionParams, state0, lengths, reverse, keep):
@@ -52,4 +54,6 @@ def backward_direction(d_out, d_state_n, p: DirectionParams, cache):
                         (p.w_hr, g.dW_hr)):
         if param is not None:
             param.accumulate(grad)
+    for name, grad in (g.d_extra or {}).items():
+        p.extra[name].accumulate(grad)
     return g.dx, g.d_state0

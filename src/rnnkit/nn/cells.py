@@ -30,7 +30,7 @@ import math
 import numpy as np
 
 from rnnkit._checks import as_float_array, as_rng, check_bool, check_int, owned
-from rnnkit.kernels import CellKind, CellWeights, get_kind, implementation
+from rnnkit.kernels import STANDARD_PARAMETERS, CellKind, CellWeights, get_kind, implementation
 from rnnkit.nn._recurrence import DirectionParams, backward_direction, forward_direction
 from rnnkit.nn._state import state_arrays
 from rnnkit.nn.module import Module, Parameter, _as_float_dtype
@@ -45,7 +45,7 @@ class _CellBase(Module):
 
     mode = "RNN"
 
-    def __init__(self, input_size, hidden_size, bias, dtype, rng, **options):
+    def __init__(self, input_size, hidden_size, bias=True, dtype=None, rng=None, **options):
         super().__init__()
         self.input_size = check_int("input_size", input_size, 1)
         self.hidden_size = check_int("hidden_size", hidden_size, 1)
@@ -57,7 +57,9 @@ class _CellBase(Module):
         self.rng = as_rng(rng)
         H = self.hidden_size
         k = 1.0 / math.sqrt(H)
-        for name, shape in self.kind.parameter_shapes(self.input_size, H, H).items():
+        shapes = self.kind.parameter_shapes(self.input_size, H, H)
+        self._extra_names = tuple(n for n in shapes if n not in STANDARD_PARAMETERS)
+        for name, shape in shapes.items():
             if name.startswith("bias") and not self.bias:
                 continue
             setattr(self, name, Parameter(self.rng.uniform(-k, k, size=shape).astype(self.dtype)))
@@ -69,8 +71,8 @@ class _CellBase(Module):
 
     def _params(self) -> DirectionParams:
         get = self._parameters.get
-        return DirectionParams(get("weight_ih"), get("weight_hh"), get("bias_ih"),
-                               get("bias_hh"), None)
+        return DirectionParams(get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"), None,
+                               {n: get(n) for n in self._extra_names})
 
     @property
     def _n_states(self) -> int:
@@ -145,9 +147,11 @@ class _CellBase(Module):
         if w_ih.dtype != dt or w_hh.dtype != dt or not (w_ih.flags.c_contiguous and w_hh.flags.c_contiguous):
             return None
         b_ih, b_hh = (par["bias_ih"].data, par["bias_hh"].data) if self.bias else (None, None)
+        extra = {n: par[n].data for n in self._extra_names} if self._extra_names else None
         if not batched:
             x, states = x[None], [s[None] for s in states]
-        new = implementation(self.kind).step(x, tuple(states), CellWeights(w_ih, w_hh, b_ih, b_hh), self.options)
+        w = CellWeights(w_ih, w_hh, b_ih, b_hh, None, extra)
+        new = implementation(self.kind).step(x, tuple(states), w, self.options)
         return pack_state(new if batched else tuple(s[0] for s in new))
 
     def backward(self, d_state):

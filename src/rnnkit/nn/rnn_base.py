@@ -34,7 +34,7 @@ from rnnkit._checks import (
     check_shape,
     owned,
 )
-from rnnkit.kernels import KINDS, CellKind, get_kind, implementation
+from rnnkit.kernels import KINDS, STANDARD_PARAMETERS, CellKind, get_kind, implementation
 from rnnkit.nn._recurrence import DirectionParams, backward_direction, forward_direction
 from rnnkit.nn._state import state_arrays
 from rnnkit.nn.directions import MERGE_MODES, merge, merge_backward, merge_saved, merged_size, suffix
@@ -139,6 +139,7 @@ class RNNBase(Module):
             for d in range(self.num_directions):
                 sfx = suffix(layer, d)
                 shapes = self.kind.parameter_shapes(self._layer_input_size(layer), H, P)
+                self._extra_names = tuple(n for n in shapes if n not in STANDARD_PARAMETERS)
                 for pname, shape in shapes.items():
                     if pname.startswith("bias") and not self.bias:
                         continue
@@ -148,9 +149,10 @@ class RNNBase(Module):
     def _direction_params(self, layer: int, d: int) -> DirectionParams:
         sfx = suffix(layer, d)
         get = self._parameters.get
+        extra = {n: get(n + sfx) for n in self._extra_names if get(n + sfx) is not None}
         return DirectionParams(
             get("weight_ih" + sfx), get("weight_hh" + sfx), get("bias_ih" + sfx),
-            get("bias_hh" + sfx), get("weight_hr" + sfx),
+            get("bias_hh" + sfx), get("weight_hr" + sfx), extra,
         )
 
     def reset_parameters(self, rng=None) -> None:
