@@ -14,7 +14,8 @@ diagnostics, ``nn.init``, the benchmark) reads the record instead of naming a ki
     fwd = impl.forward(x, weights, state0, lengths, reverse, keep, options)
     #   x        (T, B, I) time-major input of this layer
     #   weights  CellWeights(W_ih (G*H, I), W_hh (G*H, P), b_ih (G*H,) | None, b_hh (G*H,) | None,
-    #            W_hr (P, H) | None)                                   PyTorch's layouts and gate order
+    #            W_hr (P, H) | None, extra)        PyTorch's layouts and gate order (kind.parameter_shapes);
+    #            extra: {name: array} of any other parameter the kind declares
     #   state0   one (B, .) array per kind.state_names: h (B, P), c (B, H)
     #   lengths  (B,) int64 or None;  reverse: run t = T-1 .. 0;  keep: keep a cache for backward
     #   options  {name: value} for kind.options (RNN nonlinearity, GRU reset_after)
@@ -22,7 +23,8 @@ diagnostics, ``nn.init``, the benchmark) reads the record instead of naming a ki
     grads = impl.backward(d_out, d_state, weights, cache)
     #   d_out (T, B, P); d_state one (B, .) array or None (zero) per state part;
     #   cache: made by the same implementation's forward (backends do not share caches)
-    #   -> Grads(dx (T, B, I), d_state0, dW_ih, dW_hh, db_ih, db_hh, dW_hr)   (None: no bias / no W_hr)
+    #   -> Grads(dx (T, B, I), d_state0, dW_ih, dW_hh, db_ih, db_hh, dW_hr, d_extra)
+    #      (None: no bias / no W_hr / no extra parameters)
     state1 = impl.step(x_t, state, weights, options)      # x_t (B, I): one step, keeps nothing
 
 - The kernel receives ``x`` and ``W_ih``, so the input projection ``x @ W_ih.T`` is its own
