@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numpy as np
-from numba import carray, njit, types
+from numba import carray, literal_unroll, njit, types
 from numba.extending import intrinsic
 
 from rnnkit.kernels.fast._jit import FASTMATH
@@ -94,34 +94,47 @@ class Layout:
         slot["size"] = k
         self.size = k
         self.slots = namedtuple("Slots", list(slot))(**slot)
+        self._names = names
+        self._flag_slots = tuple(slot[f] for f in self.flags)
+        self._array_slots = np.array([slot[a] for a, _, _ in self.arrays], np.int64)
 
     def build(self, shift: int, **values) -> np.ndarray:
         """The context array for these ``values`` (every flag and array of the layout, by name)."""
-        wanted = set(self.flags) | {a for a, _, _ in self.arrays}
-        missing, extra = sorted(wanted - set(values)), sorted(set(values) - wanted)
-        if missing or extra:
+        if len(values) != len(self.flags) + len(self.arrays) or not all(n in values for n in self._names):
+            wanted = set(self._names)
+            missing, extra = sorted(wanted - set(values)), sorted(set(values) - wanted)
             raise ValueError(f"{self.name} context: missing {missing or 'nothing'}, unexpected {extra or 'nothing'}")
-        ctx = np.zeros(self.size, np.int64).view(Context)
-        ctx.refs = tuple(values[a] for a, _, _ in self.arrays)
-        ctx[0] = shift
-        S = self.slots
-        for f in self.flags:
-            v = values[f]
-            if not isinstance(v, (bool, int, np.bool_, np.integer)):
-                raise TypeError(f"{self.name} context: flag {f} must be an int or bool, got {type(v).__name__}")
-            ctx[getattr(S, f)] = int(v)
-        for a, dt, nd in self.arrays:
-            arr = values[a]
+        arrays = tuple(values[a] for a, _, _ in self.arrays)
+        for (a, dt, nd), arr in zip(self.arrays, arrays):
             if not isinstance(arr, np.ndarray) or arr.dtype != dt:
                 got = arr.dtype if isinstance(arr, np.ndarray) else type(arr).__name__
                 raise TypeError(f"{self.name} context: array {a} must be a {dt} ndarray, got {got}")
             if arr.ndim != nd or not arr.flags.c_contiguous:
                 raise ValueError(f"{self.name} context: array {a} must be {nd}-D and C-contiguous, got shape "
                                  f"{arr.shape}, C-contiguous={arr.flags.c_contiguous}")
-            k = getattr(S, a)
-            ctx[k] = arr.ctypes.data
-            ctx[k + 1:k + 1 + nd] = arr.shape
+        ctx = np.zeros(self.size, np.int64).view(Context)
+        ctx.refs = arrays
+        ctx[0] = shift
+        for f, k in zip(self.flags, self._flag_slots):
+            v = values[f]
+            if not isinstance(v, (bool, int, np.bool_, np.integer)):
+                raise TypeError(f"{self.name} context: flag {f} must be an int or bool, got {type(v).__name__}")
+            ctx[k] = v
+        _fill(ctx, self._array_slots, arrays)
         return ctx
+
+
+@njit(cache=True)
+def _fill(ctx, slots, arrays):
+    """ctx[k] = the address of array i, ctx[k + 1 ..] its shape, k = slots[i] (one compiled call:
+    ``ndarray.ctypes.data`` costs about a microsecond an array from Python)."""
+    i = 0
+    for arr in literal_unroll(arrays):
+        k = slots[i]
+        ctx[k] = arr.ctypes.data
+        for d in range(arr.ndim):
+            ctx[k + 1 + d] = arr.shape[d]
+        i += 1
 
 
 @njit(inline="always")
