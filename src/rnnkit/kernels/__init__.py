@@ -62,7 +62,7 @@ __all__ = [
 
 _BACKENDS = ("numpy", "numba")
 _numba = {}                                   # "ok": bool, once the compiled package was tried
-_impls: dict[tuple[str, str], Implementation] = {}
+_impls: dict[tuple, Implementation] = {}     # (record, backend) -> its kernels
 
 
 def _numba_available() -> bool:
@@ -106,17 +106,22 @@ def get_backend() -> str:
 
 def implementation(kind, backend: str | None = None) -> Implementation:
     """The kernels of ``kind`` (a name or a :class:`CellKind`) on ``backend`` (default: the one in use)."""
-    kind = get_kind(kind)
+    if not isinstance(kind, CellKind):
+        kind = get_kind(kind)
+    asked = (kind, backend or _current)
+    impl = _impls.get(asked)                       # the per-step fast path (a cell's eval step)
+    if impl is not None:
+        return impl
     backend = get_backend() if backend is None else _check(backend)
     if backend == "numba" and not _numba_available():
         raise ValueError("backend 'numba' is not available: install numba")
-    key = (kind.name, backend)
-    impl = _impls.get(key)
+    impl = _impls.get((kind, backend))
     if impl is None:
         if backend == "numba" and kind.compiled is not None:   # a kind without a compiled twin runs its reference
             mod = importlib.import_module(kind.compiled)
             impl = Implementation(mod.forward, mod.backward, mod.step)
         else:
             impl = reference.implementation(kind)
-        _impls[key] = impl
+        _impls[(kind, backend)] = impl
+    _impls[asked] = impl
     return impl

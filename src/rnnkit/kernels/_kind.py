@@ -61,7 +61,7 @@ class Implementation(NamedTuple):
     step: Callable                    # (x_t, state, weights, options) -> state'  (one step, no cache)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)            # a record is itself: compared and hashed by identity
 class CellKind:
     """Everything rnnkit knows about one cell kind, in one place.
 

@@ -39,6 +39,8 @@ from rnnkit.nn.rnn_base import pack_state
 
 __all__ = ["RNNCell", "LSTMCell", "GRUCell"]
 
+_new_tuple = tuple.__new__
+
 
 class _CellBase(Module):
     """Shared constructor, forward and backward of the cells; ``mode`` names the kind's record."""
@@ -47,6 +49,8 @@ class _CellBase(Module):
 
     def __init__(self, input_size, hidden_size, bias=True, dtype=None, rng=None, **options):
         super().__init__()
+        self._kind = get_kind(self.mode)
+        self._n_states = len(self._kind.state_names)
         self.input_size = check_int("input_size", input_size, 1)
         self.hidden_size = check_int("hidden_size", hidden_size, 1)
         self.bias = check_bool("bias", bias)
@@ -67,16 +71,12 @@ class _CellBase(Module):
     @property
     def kind(self) -> CellKind:
         """The record of this cell's kind (from ``mode``)."""
-        return get_kind(self.mode)
+        return self._kind
 
     def _params(self) -> DirectionParams:
         get = self._parameters.get
         return DirectionParams(get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"), None,
                                {n: get(n) for n in self._extra_names})
-
-    @property
-    def _n_states(self) -> int:
-        return len(self.kind.state_names)
 
     def _prepare(self, x, hx):
         x = as_float_array("input", x, self.dtype)
@@ -150,9 +150,11 @@ class _CellBase(Module):
         extra = {n: par[n].data for n in self._extra_names} if self._extra_names else None
         if not batched:
             x, states = x[None], [s[None] for s in states]
-        w = CellWeights(w_ih, w_hh, b_ih, b_hh, None, extra)
-        new = implementation(self.kind).step(x, tuple(states), w, self.options)
-        return pack_state(new if batched else tuple(s[0] for s in new))
+        w = _new_tuple(CellWeights, (w_ih, w_hh, b_ih, b_hh, None, extra))    # CellWeights(...) without its __new__
+        new = implementation(self._kind).step(x, tuple(states), w, self.options)
+        if not batched:
+            new = tuple(s[0] for s in new)
+        return new if n > 1 else new[0]
 
     def backward(self, d_state):
         """Gradient of one step: ``d_state`` is dL/dh' (or ``(dh', dc')``, parts may be None).

@@ -240,16 +240,18 @@ def _step(x, h, c, W_ih, W_hh, b_ih, b_hh, has_bias):
     dt = x.dtype
     g2 = np.empty((2, B, 4 * H), dt)                          # x @ W_ih.T + b_ih, h @ W_hh.T + b_hh
     products(x, h, W_ih, W_hh, b_ih, b_hh, has_bias, 4 * H, g2[0], g2[1])
-    c_out, m = c.copy(), np.empty((B, H), dt)                 # c_{t-1} -> c_t in place
-    scratch = np.empty((3, B, H), dt)                         # c_t, tanh(c_t), out (distinct arrays vectorise)
-    gate_rows(0, B, 0, g2[0].reshape((B, 4, H)), True, np.zeros((4, H), dt), g2[1].reshape((B, 4, H)), c_out,
-              scratch[0], scratch[1], m, NO_LENGTHS, True, scratch[2], m)
-    return m, c_out
+    s = np.empty((5, B, H), dt)                               # c_t (in place), m_t, scratch: distinct arrays vectorise
+    s[0] = c
+    gate_rows(0, B, 0, g2[0].reshape((B, 4, H)), True, np.zeros((4, H), dt), g2[1].reshape((B, 4, H)), s[0],
+              s[2], s[3], s[1], NO_LENGTHS, True, s[4], s[1])
+    return s[1], s[0]
 
 
 def step(x, state, w, options):
     """The contract's one step (no cache). x (B, I), state ``(h, c)``; arrays of one float dtype."""
-    has_bias = w.b_ih is not None
-    b_ih, b_hh = (w.b_ih, w.b_hh) if has_bias else (w.W_ih[0], w.W_ih[0])   # (not read without bias)
-    m, c = _step(x, state[0], state[1], w.W_ih, w.W_hh, b_ih, b_hh, has_bias)
-    return (m, c) if w.W_hr is None else (m @ w.W_hr.T, c)                  # h_t (B, P)
+    W_ih, W_hh, b_ih, b_hh, W_hr, _ = w
+    has_bias = b_ih is not None
+    if not has_bias:
+        b_ih = b_hh = W_ih[0]                                 # (not read)
+    m, c = _step(x, state[0], state[1], W_ih, W_hh, b_ih, b_hh, has_bias)
+    return (m, c) if W_hr is None else (m @ W_hr.T, c)        # h_t (B, P)

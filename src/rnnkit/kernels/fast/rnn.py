@@ -189,6 +189,8 @@ def _step(x, h, W_ih, W_hh, b_ih, b_hh, has_bias, act):
 
 def step(x, state, w, options):
     """The contract's one step (no cache). x (B, I), state ``(h,)``; arrays of one float dtype."""
-    has_bias = w.b_ih is not None
-    b_ih, b_hh = (w.b_ih, w.b_hh) if has_bias else (w.W_ih[0], w.W_ih[0])   # (not read without bias)
-    return (_step(x, state[0], w.W_ih, w.W_hh, b_ih, b_hh, has_bias, ACT_CODES[options["nonlinearity"]]),)
+    W_ih, W_hh, b_ih, b_hh, _, _ = w
+    has_bias = b_ih is not None
+    if not has_bias:
+        b_ih = b_hh = W_ih[0]                                 # (not read)
+    return (_step(x, state[0], W_ih, W_hh, b_ih, b_hh, has_bias, ACT_CODES[options["nonlinearity"]]),)
