@@ -32,11 +32,10 @@ class DirectionParams:
 
     def weights(self) -> CellWeights:
         """The arrays, as the kernels take them."""
-        def data(p):
-            return None if p is None else p.data
-
-        extra = {name: p.data for name, p in self.extra.items()} or None
-        return CellWeights(self.w_ih.data, data(self.w_hh), data(self.b_ih), data(self.b_hh), data(self.w_hr), extra)
+        w_hh, b_ih, b_hh, w_hr = self.w_hh, self.b_ih, self.b_hh, self.w_hr
+        return CellWeights(self.w_ih.data, None if w_hh is None else w_hh.data, None if b_ih is None else b_ih.data,
+                           None if b_hh is None else b_hh.data, None if w_hr is None else w_hr.data,
+                           {name: p.data for name, p in self.extra.items()} if self.extra else None)
 
 
 def forward_direction(impl: Implementation, options, x, p: DirectionParams, state0, lengths, reverse, keep):

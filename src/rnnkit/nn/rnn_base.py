@@ -82,6 +82,9 @@ class RNNBase(Module):
         super().__init__()
         if mode is not None:
             self.mode = get_kind(mode).name
+        self._kind = get_kind(self.mode)
+        self._state_args = tuple(f"{n}0" for n in self._kind.state_names)       # ('h0', 'c0')
+        self._d_state_args = tuple(f"d{n}_n" for n in self._kind.state_names)   # ('dh_n', 'dc_n')
         name = type(self).__name__
         self.input_size = check_int("input_size", input_size, 1)
         self.hidden_size = check_int("hidden_size", hidden_size, 1)
@@ -116,7 +119,7 @@ class RNNBase(Module):
     @property
     def kind(self) -> CellKind:
         """The record of this layer's cell kind (from ``mode``)."""
-        return get_kind(self.mode)
+        return self._kind
 
     @property
     def num_directions(self) -> int:
@@ -165,7 +168,7 @@ class RNNBase(Module):
     # -- input handling -----------------------------------------------------------------
     @property
     def _state_count(self) -> int:
-        return len(self.kind.state_names)
+        return len(self._kind.state_names)
 
     @property
     def state_sizes(self) -> tuple[int, ...]:
@@ -205,8 +208,7 @@ class RNNBase(Module):
         """Returns a tuple of (L*D, B, .) arrays: (h0,) or (h0, c0); missing parts are zeros."""
         dtype = self.dtype if dtype is None else dtype
         shapes = self._state_shapes(B)
-        parts = state_arrays(hx, "state", tuple(f"{n}0" for n in self.kind.state_names), shapes, dtype, batched,
-                             type(self).__name__)
+        parts = state_arrays(hx, "state", self._state_args, shapes, dtype, batched, type(self).__name__)
         return tuple(np.zeros(s, dtype) if a is None else a for a, s in zip(parts, shapes))
 
     # -- forward ------------------------------------------------------------------------
@@ -221,7 +223,7 @@ class RNNBase(Module):
         keep = self.keeps_cache
         if keep:
             x = owned(x, input)                 # saved for dW_ih: the caller may reuse its buffer
-        impl = implementation(self.kind)
+        impl = implementation(self._kind)
         D = self.num_directions
         finals = [[] for _ in range(self._state_count)]   # each (L*D) of (B, .)
         layer_caches = []
@@ -314,8 +316,7 @@ class RNNBase(Module):
 
     def _prepare_d_states(self, d_state, B, batched):
         shapes = self._state_shapes(B)
-        return state_arrays(d_state, "d_state", tuple(f"d{n}_n" for n in self.kind.state_names), shapes,
-                            self.dtype, batched, type(self).__name__)
+        return state_arrays(d_state, "d_state", self._d_state_args, shapes, self.dtype, batched, type(self).__name__)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
