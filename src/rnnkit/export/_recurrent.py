@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit.interop._gates import reorder
+from rnnkit.interop._gates import nonlinearity, reorder, reset_after
 
 __all__ = ["Lengths", "emit_recurrent", "emit_cell", "merge", "zeros_like_state"]
 
@@ -107,7 +107,7 @@ def _native_layer(g, layer, l, xt, lengths, s0):
     D, H = layer.num_directions, layer.hidden_size
     params = [layer._direction_params(l, d) for d in range(D)]
     outs = _node(g, layer.mode, params, H, xt, lengths, s0[0], s0[1] if len(s0) > 1 else None,
-                 layer.nonlinearity, layer.reset_after, hint=f"{layer.mode.lower()}_l{l}")
+                 nonlinearity(layer), reset_after(layer), hint=f"{layer.mode.lower()}_l{l}")
     Y = outs[0]                                                                   # (T, D, B, H)
     if D == 1:
         out = g.squeeze(Y, [1])
@@ -210,7 +210,7 @@ def emit_cell(g, cell, x: str, hx: str | None, cx: str | None = None):
         cx = zeros_like_state(g, xt, H)
     h0 = g.unsqueeze(hx, [0])
     c0 = g.unsqueeze(cx, [0]) if cell.mode == "LSTM" else None
-    outs = _node(g, cell.mode, [cell._params()], H, xt, None, h0, c0, cell.nonlinearity, cell.reset_after,
+    outs = _node(g, cell.mode, [cell._params()], H, xt, None, h0, c0, nonlinearity(cell), reset_after(cell),
                  hint=cell.mode.lower() + "_cell")
     h = g.squeeze(outs[1], [0])
     return (h, g.squeeze(outs[2], [0])) if cell.mode == "LSTM" else (h, None)

@@ -38,3 +38,13 @@ def reorder(a: np.ndarray, mode: str, framework: str, *, inverse: bool = False, 
         src, dst = dst, src
     blocks = dict(zip(src, np.split(np.asarray(a), len(src), axis=axis)))
     return np.concatenate([blocks[k] for k in dst], axis=axis)
+
+
+def nonlinearity(layer) -> str:
+    """The Elman activation of an rnnkit layer or cell ('tanh' for kinds without the option)."""
+    return layer.options.get("nonlinearity", "tanh")
+
+
+def reset_after(layer) -> bool:
+    """Whether an rnnkit GRU layer or cell has PyTorch's reset form (True for other kinds)."""
+    return layer.options.get("reset_after", True)

@@ -28,7 +28,7 @@ import warnings
 import numpy as np
 
 from rnnkit import nn
-from rnnkit.interop._gates import reorder
+from rnnkit.interop._gates import nonlinearity, reorder, reset_after
 from rnnkit.nn.module import Module
 
 __all__ = ["to_keras", "from_keras"]
@@ -70,14 +70,14 @@ def _recurrent_layers(keras, m, last_returns_sequences=True):
         seqs = last_returns_sequences or layer < m.num_layers - 1
         kw = dict(return_sequences=seqs, use_bias=m.bias, dtype=_dtype_name(m))
         if m.mode == "RNN":
-            kw["activation"] = m.nonlinearity
+            kw["activation"] = nonlinearity(m)
         if m.mode == "GRU":
-            kw["reset_after"] = m.reset_after
+            kw["reset_after"] = reset_after(m)
         cls = getattr(keras.layers, _KERAS_RNN[m.mode])
         width = m._layer_input_size(layer)
         weights = []
         for d in range(m.num_directions):
-            weights += _keras_direction_weights(m.mode, m._direction_params(layer, d), m.reset_after)
+            weights += _keras_direction_weights(m.mode, m._direction_params(layer, d), reset_after(m))
         k = cls(m.hidden_size, **kw)
         if m.bidirectional:
             k = keras.layers.Bidirectional(k, merge_mode=m.merge_mode, dtype=_dtype_name(m))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit import nn
+from rnnkit.interop._gates import nonlinearity, reset_after
 from rnnkit.nn.module import Module
 from rnnkit.serialization import build_module, module_config
 
@@ -49,11 +50,11 @@ def _network(obj):
 
 def _plain_layer(m) -> bool:
     concat = not m.bidirectional or m.merge_mode == "concat"
-    return concat and (m.mode != "RNN" or m.nonlinearity in ("tanh", "relu")) and (m.mode != "GRU" or m.reset_after)
+    return concat and (m.mode != "RNN" or nonlinearity(m) in ("tanh", "relu")) and (m.mode != "GRU" or reset_after(m))
 
 
 def _plain_cell(m) -> bool:
-    return (m.mode != "RNN" or m.nonlinearity in ("tanh", "relu")) and (m.mode != "GRU" or m.reset_after)
+    return (m.mode != "RNN" or nonlinearity(m) in ("tanh", "relu")) and (m.mode != "GRU" or reset_after(m))
 
 
 def _convert(m, where):
@@ -67,18 +68,18 @@ def _convert(m, where):
                       bidirectional=m.bidirectional, dtype=dt)
         if _plain_layer(m):
             if kind is nn.RNN:
-                return tnn.RNN(m.input_size, m.hidden_size, nonlinearity=m.nonlinearity, **common)
+                return tnn.RNN(m.input_size, m.hidden_size, nonlinearity=nonlinearity(m), **common)
             if kind is nn.LSTM:
                 return tnn.LSTM(m.input_size, m.hidden_size, proj_size=m.proj_size, **common)
             return tnn.GRU(m.input_size, m.hidden_size, **common)
         return tm.Recurrent(m.mode, m.input_size, m.hidden_size, proj_size=m.proj_size, merge_mode=m.merge_mode,
-                            nonlinearity=m.nonlinearity, reset_after=m.reset_after, **common)
+                            nonlinearity=nonlinearity(m), reset_after=reset_after(m), **common)
     if kind in (nn.RNNCell, nn.LSTMCell, nn.GRUCell):
         if _plain_cell(m):
             if kind is nn.RNNCell:
-                return tnn.RNNCell(m.input_size, m.hidden_size, m.bias, m.nonlinearity, dtype=dt)
+                return tnn.RNNCell(m.input_size, m.hidden_size, m.bias, nonlinearity(m), dtype=dt)
             return getattr(tnn, kind.__name__)(m.input_size, m.hidden_size, m.bias, dtype=dt)
-        return tm.Cell(m.mode, m.input_size, m.hidden_size, m.bias, m.nonlinearity, m.reset_after, dtype=dt)
+        return tm.Cell(m.mode, m.input_size, m.hidden_size, m.bias, nonlinearity(m), reset_after(m), dtype=dt)
     if kind is nn.Linear:
         return tnn.Linear(m.in_features, m.out_features, bias=m.bias is not None, dtype=dt)
     if kind is nn.Embedding:
