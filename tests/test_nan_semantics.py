@@ -55,3 +55,60 @@ def test_finite_padded_steps_match_packed_sequences(backend, name, num_layers, b
     ours = rnnkit_run(m, x, state, lengths, d_out, d_state)
     ref = torch_reference(m.mode, m, x, state, lengths, d_out, d_state, False)
     assert_results_close(ours, ref, RTOL[np.dtype(np.float64)], f"{name} {backend}")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", list(LAYERS))
+@pytest.mark.parametrize("num_layers, bidirectional", [(1, False), (2, True)])
+@pytest.mark.parametrize("value", [np.nan, np.inf], ids=["nan", "inf"])
+def test_nonfinite_padded_steps_are_ignored(backend, name, num_layers, bidirectional, value):
+    rnnkit.set_backend(backend)
+    m = _layer(name, num_layers=num_layers, bidirectional=bidirectional)
+    rng = np.random.default_rng(seed_of(name, backend, num_layers))
+    lengths = np.array([5, 2, 3])
+    x, state, d_out, d_state = random_problem(m, 5, 3, rng)
+    pad = _padded(5, lengths)
+    x[pad] = value
+    ours = rnnkit_run(m, x, state, lengths, d_out, d_state)
+    clean = x.copy()
+    clean[pad] = 0.0                                  # what torch's packed sequence sees: nothing there
+    ref = torch_reference(m.mode, m, clean, state, lengths, d_out, d_state, False)
+    ref["dx"][pad] = 0.0
+    for key in ("out", "h_n", "dx"):
+        assert np.all(np.isfinite(ours[key])), f"{name} {backend}: non-finite {key}"
+    for pname, g in ours["grads"].items():
+        assert np.all(np.isfinite(g)), f"{name} {backend}: non-finite gradient of {pname}"
+    assert not ours["out"][pad].any() and not ours["dx"][pad].any(), "padded outputs/input gradients not zero"
+    assert_results_close(ours, ref, RTOL[np.dtype(np.float64)], f"{name} {backend}")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", list(LAYERS))
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize("dtype, B, H", [(np.float64, 2, 4), (np.float32, 64, 96)], ids=["small", "rows"])
+def test_nan_in_a_real_step_is_never_hidden(backend, name, training, dtype, B, H):
+    rnnkit.set_backend(backend)
+    cls, kw = LAYERS[name]
+    m = cls(3, H, dtype=dtype, rng=seed_of(name, H), **kw)
+    m.train(training)
+    x = np.random.default_rng(seed_of(name, "nan")).standard_normal((4, B, 3)).astype(dtype)
+    x[1, 0, 2] = np.nan
+    with rnnkit.set_grad_enabled(training):
+        out, _ = m(x)
+    ref = torch_reference(m.mode, m, x, None, None, None, None, False)["out"]
+    assert np.isnan(ref[1:, 0]).all()                 # torch: NaN from that step on, in that sequence
+    _finite_parts_agree(out, ref, RTOL[np.dtype(dtype)], f"{name} {backend} out")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", list(LAYERS))
+@pytest.mark.parametrize("value", [np.inf, -np.inf], ids=["inf", "-inf"])
+def test_inf_in_a_real_step_gives_torchs_outputs(backend, name, value):
+    rnnkit.set_backend(backend)
+    m = _layer(name)
+    m.eval()
+    x = np.random.default_rng(seed_of(name, "inf")).standard_normal((4, 2, 3))
+    x[1, 0, 2] = value
+    out, _ = m(x)
+    ref = torch_reference(m.mode, m, x, None, None, None, None, False)["out"]
+    _finite_parts_agree(out, ref, RTOL[np.dtype(np.float64)], f"{name} {backend} out")

@@ -85,7 +85,7 @@ def _check(name: str, what: str = "backend") -> str:
     return name
 
 
-_current = _check(os.environ.get("RNNKIT_BACKEND", "numba"), "RNNKIT_BACKEND")
+_current = None                               # until first use: RNNKIT_BACKEND, checked there (not at import)
 
 
 def set_backend(name: str) -> None:
@@ -99,6 +99,8 @@ def set_backend(name: str) -> None:
 def get_backend() -> str:
     """The name of the kernels in use ('numba' falls back to 'numpy' when it cannot import)."""
     global _current
+    if _current is None:
+        _current = _check(os.environ.get("RNNKIT_BACKEND", "numba"), "RNNKIT_BACKEND")
     if _current == "numba" and not _numba_available():
         _current = "numpy"
     return _current

@@ -53,6 +53,18 @@ def state_parts(state) -> tuple:
     return state if isinstance(state, tuple) else (state,)
 
 
+def _zero_padded_nonfinite(x: np.ndarray, lengths) -> np.ndarray:
+    """``x`` (T, B, I) with its padded steps (t >= lengths[b]) set to 0 when any of them holds
+    NaN or inf: the kernels ignore padded steps, but ``dW_ih = d_x_proj.T @ x`` multiplies their
+    zero gradients by ``x``, and 0 * NaN is NaN. A copy only then; finite padding is left as is."""
+    if lengths is None:
+        return x
+    pad = np.arange(x.shape[0])[:, None] >= lengths[None, :]          # (T, B)
+    if not pad.any() or np.isfinite(x[pad]).all():
+        return x
+    return np.where(pad[:, :, None], x.dtype.type(0), x)
+
+
 class RNNBase(Module):
     """Shared constructor, parameters, forward and backward. Use RNN, LSTM or GRU.
 
@@ -223,6 +235,7 @@ class RNNBase(Module):
         keep = self.keeps_cache
         if keep:
             x = owned(x, input)                 # saved for dW_ih: the caller may reuse its buffer
+        x = _zero_padded_nonfinite(x, lengths)  # padded steps are ignored: NaN/inf there too
         impl = implementation(self._kind)
         D = self.num_directions
         finals = [[] for _ in range(self._state_count)]   # each (L*D) of (B, .)

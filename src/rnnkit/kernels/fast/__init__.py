@@ -21,3 +21,7 @@ makes them fast:
 from __future__ import annotations
 
 import scipy.linalg.cython_blas  # noqa: F401  (Numba's np.dot calls this BLAS)
+
+from rnnkit.kernels.fast._cache import refresh as _refresh_cache
+
+_refresh_cache()                  # before anything compiles: cached code of changed sources is dropped

@@ -57,7 +57,7 @@ def step_rows(r0, r1, t, x_t, add_x, bias, out_t, act, lens, h):
         elif act == 1:
             for j in range(H):
                 a = bias[j] + out_t[b, j]
-                out_t[b, j] = a if a > zero else zero
+                out_t[b, j] = zero if a < zero else a           # NaN stays NaN (a max would drop it)
         else:
             for j in range(H):
                 out_t[b, j] = sigmoid(bias[j] + out_t[b, j])
