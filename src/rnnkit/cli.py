@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 
 __all__ = ["main"]
@@ -74,7 +75,7 @@ def _is_generated_run(args) -> bool:
         raise ValueError("--task is required (or --resume to continue the run in --out)")
     from rnnkit.apps.run_dir import RunDir
 
-    cfg = RunDir(args.out).read_json("config.json")
+    cfg = RunDir(args.out).resume_config()
     return cfg.get("kind") == "generated" or (cfg.get("format") is None and cfg.get("task") in TASKS)
 
 
@@ -83,7 +84,6 @@ def _progress(args) -> bool:
 
 
 def _train_generated(args) -> dict:
-    from rnnkit.apps.cli_args import GENERATED_ONLY
     from rnnkit.apps.params import FLAGS, coerce
     from rnnkit.apps.tasks import TrainConfig
     from rnnkit.apps.train_generated import train_generated
@@ -111,7 +111,7 @@ def _train_generated(args) -> dict:
                              f"{sorted(set(defaults) - {'task'})}")
         settings[name] = coerce(f"--param {name}", raw, defaults[name])
     return train_generated(args.task, args.out, settings, resume=args.resume, overwrite=args.overwrite,
-                           report=args.report, progress=_progress(args), command=" ".join(sys.argv))
+                           report=args.report, progress=_progress(args), command=args.command_line)
 
 
 def _train(args) -> dict:
@@ -129,7 +129,7 @@ def _train(args) -> dict:
     if task is None:
         from rnnkit.apps.run_dir import RunDir
 
-        task = RunDir(args.out).read_json("config.json").get("task")
+        task = RunDir(args.out).resume_config().get("task")
     spec = spec_of(task)
     cls = estimator_class(spec)
     defaults = estimator_defaults(cls)
@@ -149,7 +149,7 @@ def _train(args) -> dict:
         if name not in spec.options:
             raise ValueError(f"--{name.replace('_', '-')} does not apply to --task {spec.name}")
     req = TrainRequest(args.task, args.out, args.data, args.test, params, options, args.resume, args.overwrite,
-                       args.report, _progress(args), " ".join(sys.argv))
+                       args.report, _progress(args), args.command_line)
     return train_run(req)
 
 
@@ -171,7 +171,7 @@ def _tasks(args) -> None:
     print("built-in generated tasks (rnnkit train --task NAME --out DIR; no --data):")
     for name in datasets.available():
         doc = (getattr(datasets, name).__doc__ or "").strip().splitlines()[0]
-        mark = "" if name in TASKS else "  [seq2seq: see rnnkit.models.seq2seq]"
+        mark = "" if name in TASKS else "  [a seq2seq dataset, not a --task: --task seq2seq trains on a pairs file]"
         print(f"  {name:18s} {doc}{mark}")
 
 
@@ -260,6 +260,7 @@ def main(argv=None) -> int:
             from rnnkit.apps.cli_args import build_parser
 
             args = build_parser().parse_args(argv)
+            args.command_line = " ".join(["rnnkit", *map(shlex.quote, argv)])
             prog = f"rnnkit {args.command}"
             code = _run(args)
         sys.stdout.flush()

@@ -106,9 +106,10 @@ def _add_train(sub) -> None:
     p.add_argument("--task", choices=[*TASK_SPECS, *TASKS], metavar="TASK", default=None,
                    help=_escape(f"one of {files} (your --data), or a built-in task: {', '.join(TASKS)}; "
                                 "default: the saved one with --resume"))
-    p.add_argument("--data", default=None, metavar="FILE", help="the training file (or folder, or packaged series name)")
-    p.add_argument("--test", default=None, metavar="FILE", help="a test file read like --data: the report evaluates on it "
-                                                "(default: the validation part)")
+    p.add_argument("--data", default=None, metavar="FILE",
+                   help="the training file (or folder, or packaged series / archive problem name)")
+    p.add_argument("--test", default=None, metavar="FILE",
+                   help="a test file read like --data: the report evaluates on it (default: the validation part)")
     p.add_argument("--out", required=True, metavar="DIR", help="the run directory to write")
     p.add_argument("--resume", action="store_true", help="continue DIR's run from DIR/checkpoint.npz with its "
                                                         "saved settings (no flags to repeat)")

@@ -3,8 +3,9 @@
 The fitted network is run once on a training batch (the task's ``probe``: a prediction on the
 first examples, or windows) while its first recurrent layer records its input; then
 :func:`rnnkit.diagnostics.gradient_flow` replays that layer on the recorded batch in float64 and
-backpropagates ``L = sum of the last real step's outputs`` through time, giving the total
-derivative ``dL/dh_t`` for every step, layer and direction::
+backpropagates ``L = sum of the outputs where each direction ends`` (the last real step; step 0
+for a reverse direction) through time, giving the total derivative ``dL/dh_t`` for every step,
+layer and direction::
 
     norms[l, d, t] = mean over the batch of ||dL/dh_t||_2       (the batch's real steps only)
 
@@ -51,6 +52,22 @@ class record_input:
         return False
 
 
+def _end_loss(layer, x, lengths):
+    """``dL/d out`` for ``L = sum of the outputs where each direction finishes reading``: the last
+    real step for the forward direction, step 0 for the reverse one; None (gradient_flow's own
+    last-step loss) for one direction or a merge other than concatenation."""
+    if layer.num_directions == 1 or layer.merge_mode != "concat" or x.ndim != 3:
+        return None
+    batch_first = layer.batch_first
+    T, B = (x.shape[1], x.shape[0]) if batch_first else (x.shape[0], x.shape[1])
+    P = layer.output_size
+    last = np.full(B, T - 1) if lengths is None else np.asarray(lengths, np.int64) - 1      # (B,)
+    d = np.zeros((T, B, 2 * P))                                                              # (T, B, 2P)
+    d[last, np.arange(B), :P] = 1.0
+    d[0, :, P:] = 1.0
+    return d.transpose(1, 0, 2) if batch_first else d
+
+
 def _label(layer, l: int, d: int) -> str:
     name = f"layer {l}"
     if layer.num_directions == 2:
@@ -71,7 +88,7 @@ def gradient_norms(model, run_probe) -> tuple[dict | None, str]:
     if rec.call is None:
         return None, "the probe did not run the recurrent layer"
     x, hx, lengths = rec.call
-    flow = gradient_flow(layer, x, hx if hx is not None else None, lengths)
+    flow = gradient_flow(layer, x, hx, lengths, d_out=_end_loss(layer, x, lengths))
     norms = flow.norms                                                    # (L, D, T)
     out = {}
     for l in range(norms.shape[0]):
@@ -79,5 +96,5 @@ def gradient_norms(model, run_probe) -> tuple[dict | None, str]:
             out[_label(layer, l, d)] = [None if not np.isfinite(v) else float(v) for v in norms[l, d]]
     B = x.shape[1] if (x.ndim == 3 and not layer.batch_first) else x.shape[0] if x.ndim == 3 else 1
     note = (f"{layer.mode} layer, a batch of {B} training sequence(s) of {norms.shape[2]} steps; "
-            "loss: the sum of the last real step's outputs")
+            "loss: the sum of the outputs where each direction ends (the last real step; step 0 backwards)")
     return out, note

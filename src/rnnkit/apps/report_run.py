@@ -17,10 +17,10 @@ __all__ = ["report_data", "write_report"]
 def _flat(summary: dict) -> dict:
     out = {}
     for k, v in summary.items():
-        if k == "files":
+        if k == "files" or v is None:
             continue
         if isinstance(v, dict):
-            out.update({f"{k}: {kk}": vv for kk, vv in v.items()})
+            out.update({f"{k}: {kk}": vv for kk, vv in v.items() if vv is not None})
         else:
             out[k] = v
     return out

@@ -115,6 +115,13 @@ class RunDir:
         """``read_json(name)``, or None when the file is absent."""
         return self.read_json(name) if os.path.exists(self.file(name)) else None
 
+    def resume_config(self) -> dict:
+        """config.json of the run ``--resume`` is to continue (``prepare`` then checks its checkpoint)."""
+        if not os.path.isfile(self.config):
+            raise ValueError(f"--resume: no run to resume in {self.path} (no config.json, no checkpoint at "
+                             f"{self.checkpoint})")
+        return self.read_json("config.json")
+
     def require_model(self) -> str:
         if not os.path.isfile(self.model):
             if not os.path.exists(self.path):

@@ -12,10 +12,16 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["load", "fit", "held_out", "probe", "evaluate", "predict", "future_index", "index_labels"]
+__all__ = ["load", "check", "fit", "held_out", "probe", "evaluate", "predict", "future_index", "index_labels"]
 
 _SHOW_CHANNELS = 4
-_BASELINE_NAMES = {"naive": "naive", "seasonal_naive": "seasonal naive", "drift": "drift"}
+_BASELINE_NAMES = {"model": "model", "naive": "naive", "seasonal_naive": "seasonal naive", "drift": "drift"}
+_TABLE = ("rmse", "mae", "mape", "smape", "mase")
+
+
+def _named(metrics: dict) -> dict:
+    """Backtest metrics keyed by the names the report shows ('seasonal naive')."""
+    return {_BASELINE_NAMES.get(k, k): v for k, v in metrics.items()}
 
 
 def load(path, opts, role: str):
@@ -42,6 +48,21 @@ def _holdout(est, ts, opts) -> int:
     if h >= T:
         raise ValueError(f"--holdout {h} leaves nothing to train on: the series has {T} steps")
     return int(h)
+
+
+def check(est, ts, opts) -> None:
+    """Refuse, before anything is written, a series too short for the settings."""
+    T, H = len(ts), _holdout(est, ts, opts)
+    if est.lags is not None:
+        lags = est.lags
+    else:
+        lags = est.default_lags(est.season_length or 1)
+    need = lags + est.horizon
+    if T - H < need:
+        held = f"; {H} of them are held out (--holdout), {T - H} left to train on" if H else ""
+        raise ValueError(f"{ts.path or ts.name}: the series has {T} steps{held}, fewer than lags + horizon = "
+                         f"{lags} + {est.horizon} = {need} (plus any differencing); give a longer series or smaller "
+                         "--lags, --horizon or --holdout")
 
 
 def fit(est, ts, opts, fit_kw: dict) -> None:
@@ -108,27 +129,28 @@ def held_out(est, ts, test, opts) -> dict:
         return {"on": "nothing held out (--holdout 0)", "metrics": {}, "entries": entries}
     y = ts.values
     bt = est.backtest(y, start=T - H, horizon=H, stride=H, use_fitted=True, coverage=opts.coverage)
-    metrics = {name if name == "model" else _BASELINE_NAMES.get(name, name): vals for name, vals in bt.metrics.items()}
+    metrics = _named(bt.metrics)
     past = max(0, T - H - 3 * max(H, m))
     entries = []
     for c, col in enumerate(cols[:_SHOW_CHANNELS]):
-        baselines = {_BASELINE_NAMES.get(n, n) + (f" (m={m})" if n == "seasonal_naive" else ""): bt.forecasts[n][0, :, c]
-                     .tolist() for n in bt.forecasts if n != "model"}
-        entry = {"kind": "forecast", "title": f"{col}: the last {H} steps held out", "history_index":
-                 index_labels(ts, past, T - H), "history": _channel(y[past:T - H], c), "index": index_labels(ts, T - H),
-                 "truth": bt.y_true[0, :, c].tolist(), "forecast": bt.forecasts["model"][0, :, c].tolist(),
-                 "lower": bt.intervals[0][0, :, c].tolist(), "upper": bt.intervals[1][0, :, c].tolist(),
-                 "level": opts.coverage, "baselines": baselines}
+        baselines = {_BASELINE_NAMES[n] + (f" (m={m})" if n == "seasonal_naive" else ""): f[0, :, c].tolist()
+                     for n, f in bt.forecasts.items() if n != "model"}
+        lower, upper = bt.intervals
+        entry = {"kind": "forecast", "title": f"{col}: the last {H} steps held out",
+                 "history_index": index_labels(ts, past, T - H), "history": _channel(y[past:T - H], c),
+                 "index": index_labels(ts, T - H), "truth": bt.y_true[0, :, c].tolist(),
+                 "forecast": bt.forecasts["model"][0, :, c].tolist(), "lower": lower[0, :, c].tolist(),
+                 "upper": upper[0, :, c].tolist(), "level": opts.coverage, "baselines": baselines}
         if c == 0:
-            entry["metrics"] = {k: {n: v[n] for n in ("rmse", "mae", "mape", "smape", "mase")} for k, v in metrics.items()}
+            entry["metrics"] = {k: {n: v[n] for n in _TABLE} for k, v in metrics.items()}
         entries.append(entry)
     summary = {f"holdout_{k}": v for k, v in metrics["model"].items() if k in ("rmse", "mae", "mase", "coverage")}
     summary.update({f"{k.replace(' ', '_')}_rmse": v["rmse"] for k, v in metrics.items() if k != "model"})
     if H > 1:
-        one = est.backtest(y, start=T - H, horizon=1, stride=1, use_fitted=True)
-        summary["one_step_rmse"] = one.metrics["model"]["rmse"]
-        summary["one_step_seasonal_naive_rmse"] = one.metrics["seasonal_naive"]["rmse"]
-        metrics = {"multi_step": metrics, "one_step": one.metrics}
+        one = _named(est.backtest(y, start=T - H, horizon=1, stride=1, use_fitted=True).metrics)
+        summary["one_step_rmse"] = one["model"]["rmse"]
+        summary["one_step_seasonal_naive_rmse"] = one["seasonal naive"]["rmse"]
+        metrics = {"multi_step": metrics, "one_step": one}
     return {"on": f"the last {H} of {T} steps of {ts.name}, forecast from step {T - H}", "metrics": metrics,
             "summary": summary, "entries": entries}
 
@@ -150,7 +172,7 @@ def evaluate(est, ts, opts, args: dict) -> dict:
     bt = est.backtest(ts.values, start=start, horizon=h, stride=stride, use_fitted=True, coverage=opts.coverage)
     return {"task": "forecast", "data": ts.path or ts.name, "steps": T, "start": start, "horizon": h,
             "stride": stride, "windows": len(bt.origins), "season_length": bt.season_length,
-            "metrics": {name if name == "model" else _BASELINE_NAMES.get(name, name): v for name, v in bt.metrics.items()}}
+            "metrics": _named(bt.metrics)}
 
 
 def predict(est, ts, opts, args: dict):

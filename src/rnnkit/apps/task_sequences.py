@@ -61,11 +61,38 @@ def _labelled(d, opts, role: str, what: str) -> Labelled:
     return Labelled(X=_missing(d.X, d.path, opts.impute), y=d.y, path=d.path, name=d.name)
 
 
-def load_classify(path, opts, role: str) -> Labelled:
-    from rnnkit.datasets import load_sequences
+def _archive_name(path) -> str | None:
+    """``path`` when it is no file but looks like an archive problem's name (``JapaneseVowels``)."""
+    p = os.fspath(path)
+    if os.path.exists(p) or os.sep in p or "." in os.path.basename(p) or not p:
+        return None
+    return p
 
-    d = load_sequences(path, target=opts.target, task=None if role == "predict" else "classification",
-                       id_column=opts.id_column, time_column=opts.time_column)
+
+def _read_sequences(path, opts, role: str, task: str):
+    """A file through ``load_sequences``, or an installed archive problem by name: its TRAIN
+    split for ``--data``, its TEST split for ``--test`` and for predict/evaluate."""
+    from rnnkit.datasets import load_archive, load_sequences
+
+    name = _archive_name(path)
+    if name is not None:
+        if any(v is not None for v in (opts.target, opts.id_column, opts.time_column)):
+            raise ValueError(f"--data {name}: an archive problem names its labels itself; --target, --id-column and "
+                             "--time-column are for CSV files")
+        try:
+            d = load_archive(name, "train" if role == "train" else "test",
+                             kind="regression" if task == "regression" else None)
+        except ValueError as err:
+            raise ValueError(f"{name}: no such file, and not an installed archive problem ({err})") from None
+        if role != "predict" and d.task != task:
+            raise ValueError(f"{name}: the archive problem holds {d.task or 'no labels'}, not {task}")
+        return d
+    return load_sequences(path, target=opts.target, task=None if role == "predict" else task,
+                          id_column=opts.id_column, time_column=opts.time_column)
+
+
+def load_classify(path, opts, role: str) -> Labelled:
+    d = _read_sequences(path, opts, role, "classification")
     data = _labelled(d, opts, role, "class labels")
     if role == "train" and len(d.class_labels) < 2:
         raise ValueError(f"{d.path}: every sequence has the label {d.class_labels[0]!r}: a classifier needs at "
@@ -74,10 +101,7 @@ def load_classify(path, opts, role: str) -> Labelled:
 
 
 def load_regress(path, opts, role: str) -> Labelled:
-    from rnnkit.datasets import load_sequences
-
-    d = load_sequences(path, target=opts.target, task=None if role == "predict" else "regression",
-                       id_column=opts.id_column, time_column=opts.time_column)
+    d = _read_sequences(path, opts, role, "regression")
     return _labelled(d, opts, role, "regression targets")
 
 

@@ -61,6 +61,7 @@ class TaskSpec:
     options: frozenset = field(default_factory=frozenset)   # task options that apply
     uses_test: bool = True                          # takes --test FILE
     check_test: Callable | None = None              # (train, test): refuse before training what cannot work
+    check: Callable | None = None                   # (est, data, opts): the same, for the data and settings
 
 
 TASK_SPECS: dict[str, TaskSpec] = {s.name: s for s in (
@@ -68,15 +69,18 @@ TASK_SPECS: dict[str, TaskSpec] = {s.name: s for s in (
              "a CSV/TSV/Parquet series with a time column, or a packaged series name (airline, lynx, ...)",
              task_forecast.load, task_forecast.fit, task_forecast.held_out, task_forecast.probe,
              task_forecast.evaluate, task_forecast.predict,
-             options=frozenset({"target", "date_column", "holdout", "impute", "coverage"}), uses_test=False),
+             options=frozenset({"target", "date_column", "holdout", "impute", "coverage"}), uses_test=False,
+             check=task_forecast.check),
     TaskSpec("classify", "RNNClassifier", "one label per sequence (variable lengths, any labels)",
-             "a .ts file, a wide or long CSV, or an .npz (X, y, lengths)",
+             "a .ts file, a wide or long CSV, an .npz (X, y, lengths), or an installed UCR/UEA problem by name "
+             "(JapaneseVowels: its TRAIN split; as --test or for predict/evaluate: its TEST split)",
              task_sequences.load_classify, task_sequences.fit, task_sequences.held_out_classify,
              task_sequences.probe, task_sequences.evaluate_classify, task_sequences.predict_classify,
              options=frozenset({"target", "id_column", "time_column", "impute"}),
              check_test=task_sequences.check_test_labels),
     TaskSpec("regress", "RNNRegressor", "one number per sequence",
-             "a .ts regression file, a wide or long CSV with numeric targets, or an .npz",
+             "a .ts regression file, a wide or long CSV with numeric targets, an .npz, or an installed "
+             "regression archive problem by name (its TRAIN split; --test NAME: its TEST split)",
              task_sequences.load_regress, task_sequences.fit, task_sequences.held_out_regress,
              task_sequences.probe, task_sequences.evaluate_regress, task_sequences.predict_regress,
              options=frozenset({"target", "id_column", "time_column", "impute"})),

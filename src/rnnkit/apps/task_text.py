@@ -26,6 +26,7 @@ __all__ = ["load_text_source", "fit_charlm", "held_out_charlm", "probe_charlm", 
 _SAMPLE_LENGTH = 400
 _SAMPLE_TEMPERATURE = 0.8
 _EXAMPLES = 20
+_SMALL = 1 << 16             # a text file this small is checked for being blank before training
 
 
 # -- generate -------------------------------------------------------------------------------
@@ -43,8 +44,11 @@ def load_text_source(path, opts, role: str) -> TextSource:
         raise FileNotFoundError(f"{p}: no such file or folder")
     if not os.access(p, os.R_OK):
         raise PermissionError(f"{p}: not readable (permission denied)")
-    if os.path.isfile(p) and os.path.getsize(p) == 0:
-        raise ValueError(f"{p}: the file is empty")
+    if os.path.isfile(p) and os.path.getsize(p) <= _SMALL:
+        with open(p, "rb") as f:
+            raw = f.read()
+        if not raw.strip():
+            raise ValueError(f"{p}: the file is empty" + (" (only whitespace)" if raw else ""))
     return TextSource(p, opts.suffixes)
 
 

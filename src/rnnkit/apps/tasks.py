@@ -167,7 +167,9 @@ def train_task(cfg: TrainConfig, out_dir: str, *, resume: bool = False, progress
         hist = fit(model, _xyl(train), batch_size=cfg.batch_size, rng=cfg.seed,
                    val_data=_xyl(val), **kw)
     save_model(model, os.path.join(out_dir, "model.npz"), metadata=meta)
-    hist.save(os.path.join(out_dir, "history.json"))
+    from rnnkit.apps.run_dir import write_json
+
+    write_json(os.path.join(out_dir, "history.json"), hist.to_dict())
     return {k: v[-1] for k, v in hist.history.items() if v}
 
 

@@ -34,12 +34,13 @@ def train_generated(task: str | None, out: str, settings: dict, *, resume: bool,
     from rnnkit.apps.params import check_sizes
     from rnnkit.apps.tasks import TrainConfig, train_task
 
-    rd = RunDir(os.fspath(out))
+    rd = RunDir(os.path.abspath(os.fspath(out)))
     if resume:
-        cfg = generated_config(rd.read_json("config.json"))
+        cfg = generated_config(rd.resume_config())
         if task is not None and task != cfg.task:
             raise ValueError(f"--resume: {rd.path} holds a {cfg.task} run, not --task {task}")
-        changed = sorted(set(settings) - GENERATED_RESUMABLE)
+        saved = asdict(cfg)
+        changed = sorted(k for k, v in settings.items() if k not in GENERATED_RESUMABLE and saved.get(k) != v)
         if changed:
             raise ValueError(f"--resume keeps the saved settings; only {sorted(GENERATED_RESUMABLE)} may change, "
                              f"got {changed}")
@@ -60,7 +61,7 @@ def train_generated(task: str | None, out: str, settings: dict, *, resume: bool,
             raise RunInterrupted(f"training stopped by Ctrl-C; {_resume_hint(rd)}") from None
         seconds = round(time.monotonic() - t0, 3)
         write_json(rd.file("evaluation.json"), _evaluation(cfg, rd))
-        summary = {"task": cfg.task, "out": rd.path, "final": final, "seconds": seconds}
+        summary = {"task": cfg.task, "out": rd.path, **final, "seconds": seconds}
         return _finish(rd, summary, report)
 
 

@@ -57,7 +57,7 @@ def _data_path(p: str | None) -> str | None:
 
 def _from_config(req: TrainRequest, rd: RunDir) -> tuple[dict, TrainRequest]:
     """``--resume``: the saved run's request, with the budget flags of this command line."""
-    cfg = rd.read_json("config.json")
+    cfg = rd.resume_config()
     if cfg.get("format") != CONFIG_FORMAT or cfg.get("kind") != "file":
         raise ValueError(f"{rd.config}: not the config of a `rnnkit train --data` run")
     if req.task is not None and req.task != cfg["task"]:
@@ -65,9 +65,11 @@ def _from_config(req: TrainRequest, rd: RunDir) -> tuple[dict, TrainRequest]:
     for what in ("data", "test"):
         if getattr(req, what) is not None and _data_path(getattr(req, what)) != cfg.get(what):
             raise ValueError(f"--resume continues on the saved --{what} {cfg.get(what)}; do not pass another one")
-    changed = sorted(set(req.params) - RESUMABLE_PARAMS)
-    if changed or req.options:
-        names = changed + sorted(req.options)
+    saved_opts = cfg.get("options", {})
+    changed = sorted(k for k, v in req.params.items() if k not in RESUMABLE_PARAMS and cfg["params"].get(k) != v)
+    changed += sorted(k for k, v in req.options.items() if saved_opts.get(k) != v)
+    if changed:
+        names = changed
         raise ValueError(f"--resume keeps the saved settings; only {sorted(RESUMABLE_PARAMS)} may change, got {names}")
     params = {**cfg["params"], **req.params}
     return cfg, TrainRequest(cfg["task"], req.out, cfg.get("data"), cfg.get("test"), params, cfg.get("options", {}),
@@ -124,7 +126,7 @@ def train_run(req: TrainRequest) -> dict:
     from rnnkit.apps.params import check_sizes, estimator_defaults
     from rnnkit.apps.task_table import TaskOptions, estimator_class, spec_of
 
-    rd = RunDir(os.fspath(req.out))
+    rd = RunDir(os.path.abspath(os.fspath(req.out)))
     cfg = None
     if req.resume:
         cfg, req = _from_config(req, rd)
@@ -135,13 +137,18 @@ def train_run(req: TrainRequest) -> dict:
     if req.test is not None and not spec.uses_test:
         raise ValueError(f"--test does not apply to --task {spec.name}")
     opts = TaskOptions(**req.options)
-    params = {**estimator_defaults(cls), "verbose": 1 if req.progress else 0, **req.params}
+    defaults = estimator_defaults(cls)
+    params = {**defaults, "verbose": 1 if req.progress else 0, **req.params}
+    if opts.impute is not None and "impute" in defaults:          # the estimator fills the gaps itself
+        params["impute"] = opts.impute
     check_sizes(params)
     est = cls(**params)
     data = spec.load(req.data, opts, "train")
     test = spec.load(req.test, opts, "test") if req.test is not None else None
     if test is not None and spec.check_test is not None:
         spec.check_test(data, test)
+    if spec.check is not None:
+        spec.check(est, data, opts)
     fit_kw = _fit_hooks(est, rd, req.resume)
 
     with open_run(rd, overwrite=req.overwrite, resume=req.resume):
@@ -156,7 +163,7 @@ def train_run(req: TrainRequest) -> dict:
         _fit(spec, est, data, opts, fit_kw, rd)
         seconds = time.monotonic() - t0
         est.save(rd.model)
-        est.history_.save(rd.file("history.json"))
+        write_json(rd.file("history.json"), est.history_.to_dict())
         ev = _evaluation(spec, est, data, test, opts)
         write_json(rd.file("evaluation.json"), ev)
         summary = {"task": spec.name, "estimator": cls.__name__, "out": rd.path, "data": cfg["data"],
