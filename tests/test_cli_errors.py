@@ -323,6 +323,19 @@ def test_bench_usage_errors_exit_2():
     assert c == 2 and "--repeat must be >= 1" in err
 
 
+def test_every_flag_states_its_default():
+    import argparse
+
+    from rnnkit.apps.cli_args import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, parser in sub.choices.items():
+        for a in parser._actions:
+            if a.option_strings and not a.required and not isinstance(a, (argparse._HelpAction,
+                                                                           argparse._StoreTrueAction)):
+                assert "default" in (a.help or ""), (name, a.option_strings)
+
+
 def test_help_exits_0(capsys):
     c, out, _ = run("train", "--help")
     text = " ".join(out.split())

@@ -149,3 +149,11 @@ def test_export_writes_a_verified_onnx_file(data, tmp_path):
     info = run_json("export", rd, "--onnx", tmp_path / "m.onnx")
     assert os.path.getsize(tmp_path / "m.onnx") > 1000 and info["max_error"] < 1e-4
     assert info["inputs"][0] == "X"
+
+
+def test_max_time_stops_at_the_best_epoch_so_far(data, tmp_path):
+    d, _, _ = data
+    s = _train(d / "classes.csv", tmp_path / "run", "--max-epochs", 100000, "--max-time", 0.5, "--patience", 100000)
+    assert s["stopped_by"] == "max_time" and s["epochs"] < 100000
+    est = rnnkit.load(s["files"]["model"])
+    assert est.max_time == 0.5 and 1 <= est.best_epoch_ <= s["epochs"]

@@ -10,7 +10,6 @@ import io
 import json
 import os
 import re
-import shutil
 import subprocess
 
 import numpy as np
@@ -28,6 +27,7 @@ from test_cli_files import (
     write_texts,
     write_wide_classes,
 )
+from test_report import _chromium
 
 pytest.importorskip("matplotlib", reason="the report's plots need matplotlib")
 
@@ -222,10 +222,6 @@ def test_every_report_has_its_sections(runs):
     assert len(fc["layer 0"]) == 12                                     # the lags window the network reads
     cl = json.loads((runs["classify"][0] / "evaluation.json").read_text())["gradient_flow"]
     assert set(cl) == {"layer 0 (forward)", "layer 0 (reverse)"}        # the classifier is bidirectional
-
-
-def _chromium() -> str | None:
-    return os.environ.get("RNNKIT_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.mark.skipif(_chromium() is None, reason="Chromium is not installed (Debian package 'chromium')")

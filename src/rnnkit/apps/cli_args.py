@@ -107,7 +107,8 @@ def _add_train(sub) -> None:
                    help=_escape(f"one of {files} (your --data), or a built-in task: {', '.join(TASKS)}; "
                                 "default: the saved one with --resume"))
     p.add_argument("--data", default=None, metavar="FILE",
-                   help="the training file (or folder, or packaged series / archive problem name)")
+                   help="the training file (or folder, or packaged series / archive problem name); default: "
+                        "the saved one with --resume, none for the built-in tasks")
     p.add_argument("--test", default=None, metavar="FILE",
                    help="a test file read like --data: the report evaluates on it (default: the validation part)")
     p.add_argument("--out", required=True, metavar="DIR", help="the run directory to write")
@@ -126,7 +127,8 @@ def _add_train(sub) -> None:
         p.add_argument(f.flag, *f.aliases, dest="est_" + f.param, default=argparse.SUPPRESS,
                        help=_escape(f"{f.help}; {_default_help(f)}"), **extra)
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                   help="any other estimator parameter (repeatable), e.g. --param pooling=mean")
+                   help="any other estimator parameter (repeatable), e.g. --param pooling=mean; default: the "
+                        "estimator's own (rnnkit tasks --params lists them)")
     for dest, (flag, typ, text) in GENERATED_ONLY.items():
         p.add_argument(flag, dest="gen_" + dest, type=typ, default=argparse.SUPPRESS, help=_escape(text),
                        metavar=_metavar(flag, typ))

@@ -96,7 +96,9 @@ class RunDir:
         return self.file("checkpoint.npz")
 
     def holds_run(self) -> bool:
-        return any(os.path.exists(self.file(n)) for n in ("config.json", "model.npz", "checkpoint.npz"))
+        """Whether a run saved something here: a model or a checkpoint (a config.json alone is
+        a run stopped before its first checkpoint, kill -9 included: nothing to lose)."""
+        return any(os.path.exists(self.file(n)) for n in ("model.npz", "checkpoint.npz"))
 
     def read_json(self, name: str) -> dict:
         path = self.file(name)

@@ -110,16 +110,21 @@ def write_table(header, rows, out: str | None) -> dict | None:
     return {"predictions": os.fspath(out), "rows": len(rows), "columns": list(header)}
 
 
+def _on_fresh_data(run: Run, data, n: int, seed: int) -> dict:
+    """A built-in generated task's model, scored on ``n`` fresh examples of its task."""
+    from rnnkit.apps.tasks import evaluate_task
+
+    if data is not None:
+        raise ValueError(f"{run.rd.path} holds a built-in task's model ({run.task}): it is scored on fresh data of "
+                         "its task, not on --data")
+    return {"task": run.task, "fresh_data": {"n": n, "seed": seed}, **evaluate_task(run.rd.model, n=n, seed=seed)}
+
+
 def predict_run(path, *, data=None, out=None, horizon=None, beam_size=None, n=1000, seed=12345):
     """Forecasts / labels / tags / translations of ``data`` (default: the run's --data), as CSV."""
     run = open_run_dir(path)
     if run.spec is None:
-        from rnnkit.apps.tasks import evaluate_task
-
-        if data is not None:
-            raise ValueError(f"{run.rd.path} holds a built-in task's model ({run.task}): it predicts on fresh data "
-                             "of its task, not on --data")
-        return {"task": run.task, "fresh_data": {"n": n, "seed": seed}, **evaluate_task(run.rd.model, n=n, seed=seed)}
+        return _on_fresh_data(run, data, n, seed)
     if run.spec.predict is None:
         raise ValueError(f"{run.rd.path} holds a {run.spec.name} run: `rnnkit sample {run.rd.path} --prime TEXT` "
                          f"writes text, `rnnkit evaluate {run.rd.path} --data FILE` scores a text")
@@ -133,12 +138,7 @@ def evaluate_run(path, *, data=None, horizon=None, start=None, stride=None, n=10
     """Metrics of the model on ``data`` (default: the run's --data) with the task's baselines."""
     run = open_run_dir(path)
     if run.spec is None:
-        from rnnkit.apps.tasks import evaluate_task
-
-        if data is not None:
-            raise ValueError(f"{run.rd.path} holds a built-in task's model ({run.task}): it is evaluated on fresh "
-                             "data of its task, not on --data")
-        return {"task": run.task, "fresh_data": {"n": n, "seed": seed}, **evaluate_task(run.rd.model, n=n, seed=seed)}
+        return _on_fresh_data(run, data, n, seed)
     opts = run.options()
     d = run.spec.load(run.data_path(data), opts, "test")
     return run.spec.evaluate(run.est, d, opts, {"horizon": horizon, "start": start, "stride": stride})
