@@ -242,3 +242,17 @@ def test_headless_chromium_draws_each_report(runs, task, tmp_path):
     assert rows_with_ink.max() > 1200, "the page should reach far down (curves, evaluation, gradient flow)"
     colour = img.max(axis=2) - img.min(axis=2) > 0.25                  # plot lines, dots, the matrix: not text
     assert colour.sum() > 1000, "the embedded plots did not render"
+
+
+def test_airline_holdout_baselines_are_the_published_ones(tmp_path):
+    """The last 36 months of the Airline series held out: the seasonal naive forecast scores
+    RMSE 73.6 over the 36 steps and 42.0 one step ahead (issue 8's reference figures)."""
+    from rnnkit.datasets import list_series
+
+    if "airline" not in list_series():
+        pytest.skip("the Airline series comes with the aeon or sktime wheel (pip install --no-deps aeon)")
+    s = run_json("train", "--task", "forecast", "--data", "airline", "--horizon", 36, "--season-length", 12,
+                 "--out", tmp_path / "air", *TINY)
+    assert s["held_out"]["on"].startswith("the last 36 of 144 steps")
+    assert s["held_out"]["seasonal_naive_rmse"] == pytest.approx(73.6, abs=0.05)
+    assert s["held_out"]["one_step_seasonal_naive_rmse"] == pytest.approx(42.0, abs=0.05)

@@ -120,6 +120,8 @@ def _train(args) -> dict:
     from rnnkit.apps.task_table import estimator_class, spec_of
     from rnnkit.apps.train_run import TrainRequest, train_run
 
+    if args.resume and args.overwrite:
+        raise ValueError("--resume continues the run in --out and --overwrite replaces it: pass one of them")
     if _is_generated_run(args):
         return _train_generated(args)
     gen = _given(args, "gen_")
