@@ -12,6 +12,7 @@ import pytest
 import rnnkit
 from test_cli_files import (
     TINY,
+    needs,
     run,
     run_json,
     write_pairs,
@@ -56,6 +57,7 @@ def _nothing_written(path) -> None:
 
 
 # -- files -----------------------------------------------------------------------------------
+@needs("RNNClassifier", "RNNForecaster")
 def test_missing_and_unreadable_files(tmp_path, files):
     err = _refused("train", "--task", "classify", "--data", tmp_path / "nope.csv", "--out", tmp_path / "o")
     assert "nope.csv: no such file" in err
@@ -73,6 +75,7 @@ def test_missing_and_unreadable_files(tmp_path, files):
     _nothing_written(tmp_path / "o")
 
 
+@needs("RNNForecaster", "RNNTagger")
 def test_wrong_columns_non_numbers_and_ragged_rows(tmp_path, files):
     err = _refused("train", "--task", "forecast", "--data", files / "sales.csv", "--target", "profit",
                    "--out", tmp_path / "o")
@@ -89,6 +92,7 @@ def test_wrong_columns_non_numbers_and_ragged_rows(tmp_path, files):
     _nothing_written(tmp_path / "o")
 
 
+@needs("RNNForecaster")
 def test_a_series_shorter_than_lags_plus_horizon(tmp_path):
     write_series(tmp_path / "short.csv", T=20)
     err = _refused("train", "--task", "forecast", "--data", tmp_path / "short.csv", "--horizon", 6,
@@ -97,6 +101,7 @@ def test_a_series_shorter_than_lags_plus_horizon(tmp_path):
     _nothing_written(tmp_path / "o")
 
 
+@needs("RNNClassifier", "RNNTagger")
 def test_a_single_class_and_a_single_tag(tmp_path):
     (tmp_path / "one.csv").write_text("label,a,b\nx,1,2\nx,3,4\nx,5,6\n")
     err = _refused("train", "--task", "classify", "--data", tmp_path / "one.csv", "--out", tmp_path / "o")
@@ -107,6 +112,7 @@ def test_a_single_class_and_a_single_tag(tmp_path):
     _nothing_written(tmp_path / "o")
 
 
+@needs("RNNClassifier", "RNNSeq2Seq")
 def test_labels_never_seen_in_training(tmp_path, files, classify_run):
     (tmp_path / "test.csv").write_text("label,a,b,c\nup,1,2,3\nsideways,1,1,1\n")
     err = _refused("train", "--task", "classify", "--data", files / "classes.csv", "--test", tmp_path / "test.csv",
@@ -121,6 +127,7 @@ def test_labels_never_seen_in_training(tmp_path, files, classify_run):
     assert "line 2" in err and "never seen" in err and "'x'" in err
 
 
+@needs("RNNForecaster", "RNNClassifier")
 def test_nan_is_reported_with_its_positions_and_imputed_only_when_asked(tmp_path):
     (tmp_path / "gaps.csv").write_text("month,sales\n" + "".join(
         f"{2010 + i // 12}-{i % 12 + 1:02d},{'' if i in (5, 9) else 100 + i}\n" for i in range(60)))
@@ -137,6 +144,7 @@ def test_nan_is_reported_with_its_positions_and_imputed_only_when_asked(tmp_path
     _nothing_written(tmp_path / "p")
 
 
+@needs("CharLM")
 def test_an_empty_text_file_and_an_empty_folder(tmp_path):
     (tmp_path / "empty.txt").write_text("")
     err = _refused("train", "--task", "generate", "--data", tmp_path / "empty.txt", "--out", tmp_path / "o")
@@ -150,6 +158,7 @@ def test_an_empty_text_file_and_an_empty_folder(tmp_path):
 
 
 # -- runs of another task ----------------------------------------------------------------------
+@needs("RNNClassifier")
 def test_a_model_file_of_another_task(tmp_path, files, classify_run):
     err = _refused("sample", classify_run, command="sample")
     assert "holds a classify run" in err and "--task generate" in err
@@ -169,6 +178,7 @@ def test_a_model_file_of_another_task(tmp_path, files, classify_run):
 
 
 # -- settings ---------------------------------------------------------------------------------
+@needs("RNNForecaster", "RNNClassifier")
 def test_horizon_zero_and_other_out_of_range_settings(tmp_path, files):
     out = tmp_path / "o"
     assert "horizon must be >= 1, got 0" in _refused("train", "--task", "forecast", "--data", files / "sales.csv",
@@ -192,12 +202,14 @@ def test_horizon_zero_and_other_out_of_range_settings(tmp_path, files):
     (["--param", "head_layers=(64, 100000000)"], "head_layers=100000000 is beyond the limit"),
     (["--embedding-dim", 0], "embedding_dim must be >= 1"),
 ])
+@needs("RNNClassifier")
 def test_absurd_sizes_are_refused_before_allocating(tmp_path, files, argv, words):
     assert words in _refused("train", "--task", "classify", "--data", files / "classes.csv", *argv,
                              "--out", tmp_path / "o")
     _nothing_written(tmp_path / "o")
 
 
+@needs("RNNClassifier", "RNNForecaster")
 def test_flags_that_do_not_fit_the_task_and_bad_params(tmp_path, files):
     out = tmp_path / "o"
     cls = files / "classes.csv"
@@ -235,6 +247,7 @@ def test_arch_and_task_combinations_that_do_not_fit(tmp_path):
     _nothing_written(out)
 
 
+@needs("RNNClassifier")
 def test_use_commands_refuse_bad_options(tmp_path, files, classify_run):
     assert "--horizon must be >= 1, got 0" in _refused("predict", classify_run, "--horizon", 0, command="predict")
     assert "--length must be >= 1" in _refused("sample", classify_run, "--length", 0, command="sample")
@@ -254,6 +267,7 @@ def _fail_fit(monkeypatch, exc):
     monkeypatch.setattr(RNNClassifier, "fit", fit)
 
 
+@needs("RNNClassifier")
 def test_memory_error_during_training(tmp_path, files, monkeypatch):
     _fail_fit(monkeypatch, MemoryError())
     err = _refused("train", "--task", "classify", "--data", files / "classes.csv", "--out", tmp_path / "o")
@@ -261,6 +275,7 @@ def test_memory_error_during_training(tmp_path, files, monkeypatch):
     _nothing_written(tmp_path / "o")
 
 
+@needs("RNNClassifier")
 def test_non_finite_training_says_which_step_and_what_to_try(tmp_path, files, monkeypatch):
     from rnnkit.train import NonFiniteError
 
@@ -270,6 +285,7 @@ def test_non_finite_training_says_which_step_and_what_to_try(tmp_path, files, mo
     _nothing_written(tmp_path / "o")
 
 
+@needs("RNNClassifier")
 def test_ctrl_c_exits_130_and_keeps_the_run_it_replaces(tmp_path, files, monkeypatch):
     rd = tmp_path / "o"
     first = run_json("train", "--task", "classify", "--data", files / "classes.csv", "--out", rd, *TINY)
@@ -283,6 +299,7 @@ def test_ctrl_c_exits_130_and_keeps_the_run_it_replaces(tmp_path, files, monkeyp
     assert not (rd / ".previous-run").exists()
 
 
+@needs("RNNClassifier")
 def test_an_error_in_fit_restores_the_run_it_was_to_replace(tmp_path, files, monkeypatch):
     rd = tmp_path / "o"
     run_json("train", "--task", "classify", "--data", files / "classes.csv", "--out", rd, *TINY)
@@ -330,6 +347,7 @@ def test_every_flag_states_its_default():
                 assert "default" in (a.help or ""), (name, a.option_strings)
 
 
+@needs("RNNForecaster", "RNNClassifier")
 def test_help_exits_0(capsys):
     c, out, _ = run("train", "--help")
     text = " ".join(out.split())

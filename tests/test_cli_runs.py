@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import rnnkit
-from test_cli_files import TINY, run, run_json, write_series, write_wide_classes
+from test_cli_files import TINY, needs, run, run_json, write_series, write_wide_classes
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +27,7 @@ def _train(path, out, *extra):
     return run_json("train", "--task", "classify", "--data", path, "--out", out, *TINY, *extra)
 
 
+@needs("RNNClassifier")
 def test_another_runs_directory_is_refused_unless_overwrite(data, tmp_path):
     d, X, y = data
     rd = tmp_path / "run"
@@ -43,6 +44,7 @@ def test_another_runs_directory_is_refused_unless_overwrite(data, tmp_path):
     assert c == 2 and "is a file, not a directory" in err
 
 
+@needs("RNNClassifier")
 def test_a_locked_directory_is_refused_at_once(data, tmp_path):
     from rnnkit.io import file_lock
 
@@ -55,6 +57,7 @@ def test_a_locked_directory_is_refused_at_once(data, tmp_path):
     assert sorted(os.listdir(rd)) == ["train.lock"]
 
 
+@needs("RNNClassifier")
 def test_same_seed_same_model_and_the_config_keeps_what_was_asked(data, tmp_path):
     d, X, _ = data
     a = _train(d / "classes.csv", tmp_path / "a", "--param", "pooling=mean", "--param", "head_layers=(6,)")
@@ -68,6 +71,7 @@ def test_same_seed_same_model_and_the_config_keeps_what_was_asked(data, tmp_path
     assert "verbose" not in cfg["params"] and cfg["params"]["hidden_size"] == 4
 
 
+@needs("RNNClassifier")
 def test_dir_and_dir_model_npz_name_the_same_run(data, tmp_path):
     d, _, _ = data
     rd = tmp_path / "run"
@@ -80,6 +84,7 @@ def test_dir_and_dir_model_npz_name_the_same_run(data, tmp_path):
     assert run_json("report", rd / "model.npz")["report"] == str(rd / "report.html")
 
 
+@needs("RNNClassifier")
 def test_an_estimator_saved_from_python_works_without_a_config(data, tmp_path):
     from rnnkit.estimators import RNNClassifier
 
@@ -93,6 +98,7 @@ def test_an_estimator_saved_from_python_works_without_a_config(data, tmp_path):
         pytest.approx(est.score(X, y))
 
 
+@needs("RNNClassifier")
 def test_resume_reads_the_saved_settings(data, tmp_path):
     from rnnkit.estimators import RNNClassifier
 
@@ -140,6 +146,7 @@ def test_old_run_directories_still_predict(tmp_path):
     assert "accuracy" in run_json("predict", rd, "--n", 20)
 
 
+@needs("RNNClassifier")
 def test_export_writes_a_verified_onnx_file(data, tmp_path):
     pytest.importorskip("onnx", reason="export needs onnx")
     pytest.importorskip("onnxruntime", reason="the export check needs onnxruntime")
@@ -151,6 +158,7 @@ def test_export_writes_a_verified_onnx_file(data, tmp_path):
     assert info["inputs"][0] == "X"
 
 
+@needs("RNNClassifier")
 def test_max_time_stops_at_the_best_epoch_so_far(data, tmp_path):
     d, _, _ = data
     s = _train(d / "classes.csv", tmp_path / "run", "--max-epochs", 100000, "--max-time", 0.5, "--patience", 100000)

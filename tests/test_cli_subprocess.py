@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from test_cli_files import SRC, subprocess_cli, write_series, write_wide_classes
+from test_cli_files import SRC, needs, subprocess_cli, write_series, write_wide_classes
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +28,7 @@ def _nothing_written(path) -> None:
     assert not os.path.exists(path), sorted(os.listdir(path))
 
 
+@needs("RNNClassifier", "RNNForecaster")
 def test_subprocess_errors_are_one_line(tmp_path, files):
     for argv, words in [
         (["train", "--task", "classify", "--data", tmp_path / "nope.csv", "--out", tmp_path / "o"], "no such file"),

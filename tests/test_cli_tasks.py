@@ -18,6 +18,7 @@ import pytest
 import rnnkit
 from test_cli_files import (
     TINY,
+    needs,
     run,
     run_json,
     write_long_regression,
@@ -30,6 +31,8 @@ from test_cli_files import (
 from test_report import _chromium
 
 pytest.importorskip("matplotlib", reason="the report's plots need matplotlib")
+
+pytestmark = needs("RNNForecaster", "RNNClassifier", "RNNRegressor", "RNNTagger", "CharLM", "RNNSeq2Seq")
 
 H = 6                                                     # the forecast horizon (and holdout)
 

@@ -73,7 +73,7 @@ def _default_help(flag) -> str:
     if flag.generated:
         parts.append(("built-in tasks", _fmt(getattr(TrainConfig(), flag.generated))))
     if not parts:
-        return "(no installed task takes it)"
+        return "default: the estimator's own (no task of this installation takes it)"
     names = ", ".join(n for n, _ in parts)
     if len({v for _, v in parts}) == 1:
         return f"default {parts[0][1]} (tasks: {names})"
