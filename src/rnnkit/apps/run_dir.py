@@ -11,72 +11,71 @@
     DIR/summary.json      the final figures and where every file went
     DIR/evaluation.json   held-out predictions, baselines, confusion matrix (the report's data)
     DIR/report.html       `rnnkit report DIR` or `train --report`
+    DIR/train.lock        held while a run trains (the file stays; the lock goes with the process)
 
 ``DIR`` or ``DIR/model.npz`` both name a run. A directory that already holds a run is refused
 unless ``--overwrite`` (start again) or ``--resume`` (continue it); while a run trains, its
 directory is locked, so a second ``rnnkit train`` on the same ``--out`` is refused at once.
+``--overwrite`` first moves the old run's files aside (``DIR/.previous-run/``); they come back
+if the new run fails before it has written a checkpoint or a model, and are deleted once it has.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
-import tempfile
+import shutil
 from dataclasses import dataclass
 
-__all__ = ["RunDir", "write_json"]
+__all__ = ["RunDir", "write_json", "json_safe"]
 
 _FILES = ("model.npz", "config.json", "checkpoint.npz", "history.json", "summary.json", "evaluation.json",
           "report.html")
+_PREVIOUS = ".previous-run"
 
 
-def write_json(path: str, obj) -> None:
-    """Write ``obj`` as JSON to ``path`` atomically (temp file in the same directory, fsync,
-    replace), with the mode a plain ``open`` would give (the umask's)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-" + os.path.basename(path) + "-", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, indent=2, allow_nan=False, default=_plain)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _plain(v):
-    """JSON for NumPy scalars and arrays; non-finite floats become None."""
+def json_safe(v):
+    """``v`` with NumPy scalars/arrays as Python values and non-finite floats as None."""
     import numpy as np
 
+    if isinstance(v, dict):
+        return {str(k): json_safe(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [json_safe(x) for x in v]
     if isinstance(v, np.ndarray):
-        return [_plain(x) if isinstance(x, (np.generic, np.ndarray)) else x for x in v.tolist()]
+        return json_safe(v.tolist())
     if isinstance(v, np.generic):
         v = v.item()
-        if isinstance(v, float) and not np.isfinite(v):
-            return None
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if v is None or isinstance(v, (bool, int, float, str)):
         return v
     raise TypeError(f"cannot write a {type(v).__name__} as JSON")
 
 
+def write_json(path: str, obj) -> None:
+    """Write ``obj`` as JSON to ``path`` atomically (:func:`rnnkit.io.write_text_atomic`: temp
+    file, fsync, replace; the umask's mode); NaN and inf become ``null``."""
+    from rnnkit.io import write_text_atomic
+
+    write_text_atomic(path, json.dumps(json_safe(obj), indent=2, allow_nan=False) + "\n")
+
+
 @dataclass(frozen=True)
 class RunDir:
-    """Paths of one run directory (see the module docstring)."""
+    """Paths of one run directory (see the module docstring). ``model_path`` is the model file
+    named on the command line (``DIR/model.npz`` unless another ``.npz`` was named)."""
 
     path: str
+    model_path: str | None = None
 
     @classmethod
     def of(cls, path) -> RunDir:
-        """The run named by ``path``: the directory, or its ``model.npz``."""
+        """The run named by ``path``: the directory, or a model file in it."""
         p = os.fspath(path)
-        if os.path.basename(p) == "model.npz" or (os.path.isfile(p) and p.endswith(".npz")):
-            p = os.path.dirname(os.path.abspath(p))
+        if os.path.isfile(p) or (not os.path.isdir(p) and p.endswith(".npz")):
+            return cls(os.path.dirname(os.path.abspath(p)), p)
         return cls(p)
 
     def file(self, name: str) -> str:
@@ -86,7 +85,7 @@ class RunDir:
 
     @property
     def model(self) -> str:
-        return self.file("model.npz")
+        return self.model_path or self.file("model.npz")
 
     @property
     def config(self) -> str:
@@ -97,7 +96,9 @@ class RunDir:
         return self.file("checkpoint.npz")
 
     def holds_run(self) -> bool:
-        return any(os.path.exists(self.file(n)) for n in ("config.json", "model.npz", "checkpoint.npz"))
+        """Whether a run saved something here: a model or a checkpoint (a config.json alone is
+        a run stopped before its first checkpoint, kill -9 included: nothing to lose)."""
+        return any(os.path.exists(self.file(n)) for n in ("model.npz", "checkpoint.npz"))
 
     def read_json(self, name: str) -> dict:
         path = self.file(name)
@@ -112,8 +113,21 @@ class RunDir:
             raise ValueError(f"{path}: expected a JSON object, got {type(data).__name__}")
         return data
 
+    def read_optional(self, name: str) -> dict | None:
+        """``read_json(name)``, or None when the file is absent."""
+        return self.read_json(name) if os.path.exists(self.file(name)) else None
+
+    def resume_config(self) -> dict:
+        """config.json of the run ``--resume`` is to continue (``prepare`` then checks its checkpoint)."""
+        if not os.path.isfile(self.config):
+            raise ValueError(f"--resume: no run to resume in {self.path} (no config.json, no checkpoint at "
+                             f"{self.checkpoint})")
+        return self.read_json("config.json")
+
     def require_model(self) -> str:
         if not os.path.isfile(self.model):
+            if not os.path.exists(self.path):
+                raise FileNotFoundError(f"{self.path}: no such run directory")
             raise ValueError(f"{self.path}: no model.npz (train first: rnnkit train ... --out {self.path})")
         return self.model
 
@@ -130,6 +144,27 @@ class RunDir:
                              "to continue it")
         os.makedirs(self.path, exist_ok=True)
         if overwrite:
+            stash = os.path.join(self.path, _PREVIOUS)
+            if os.path.isdir(stash):
+                shutil.rmtree(stash)
             for name in _FILES:
                 if os.path.exists(self.file(name)):
-                    os.unlink(self.file(name))
+                    os.makedirs(stash, exist_ok=True)
+                    os.replace(self.file(name), os.path.join(stash, name))
+
+    def settle_previous(self) -> None:
+        """After ``prepare(overwrite=True)``: put the old run back if the new one wrote neither a
+        checkpoint nor a model, else delete it."""
+        stash = os.path.join(self.path, _PREVIOUS)
+        if not os.path.isdir(stash):
+            return
+        if os.path.exists(self.checkpoint) or os.path.exists(self.file("model.npz")):
+            shutil.rmtree(stash)
+            return
+        for name in _FILES:
+            if os.path.exists(self.file(name)):
+                os.unlink(self.file(name))
+            old = os.path.join(stash, name)
+            if os.path.exists(old):
+                os.replace(old, self.file(name))
+        shutil.rmtree(stash)

@@ -43,7 +43,7 @@ def training_curves(epochs: Sequence[Mapping]) -> bytes:
     keys = []
     for e in epochs:
         keys += [k for k in e if k not in keys]
-    skip = {"epoch", "lr", "seconds", "skipped_steps", "step"}
+    skip = {"epoch", "lr", "seconds", "skipped_steps", "step", "batches", "complete"}
     bases = [k for k in keys if not k.startswith("val_") and k not in skip]
     bases += [k[4:] for k in keys if k.startswith("val_") and k[4:] not in bases]
     n = max(1, len(bases))
