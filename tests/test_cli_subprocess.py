@@ -53,8 +53,6 @@ def test_subprocess_broken_pipe_is_quiet():
     assert p.stderr == ""
 
 
-@pytest.mark.xfail(strict=True, reason="rnnkit.kernels raises on a bad RNNKIT_BACKEND while rnnkit imports, before "
-                                       "the CLI's error boundary runs; the check must move to first use")
 def test_subprocess_bad_backend_is_one_line():
     p = subprocess_cli("tasks", env={"RNNKIT_BACKEND": "cuda"})
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and "RNNKIT_BACKEND" in p.stderr
