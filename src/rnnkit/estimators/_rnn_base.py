@@ -13,8 +13,6 @@ and every prediction runs the saved scaler / vocabulary and the network under ``
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from rnnkit._checks import check_bool, check_choice, check_float_range, check_int

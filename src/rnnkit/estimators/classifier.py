@@ -112,7 +112,8 @@ class RNNClassifier(RNNSequenceEstimator):
         raw, lens = self._read_raw(X, lengths, fitting=True)
         labels = as_label_array(y)
         if len(labels) != len(lens):
-            raise ValueError(f"y must have one label per sequence: X holds {len(lens)} sequences, y {len(labels)} labels")
+            raise ValueError(f"y must have one label per sequence: X holds {len(lens)} sequences, "
+                             f"y {len(labels)} labels")
         classes = fit_classes(labels)
         if len(classes) < 2:
             raise ValueError(f"y holds a single class ({classes[0]!r}): a classifier needs at least two")
