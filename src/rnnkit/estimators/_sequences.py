@@ -119,7 +119,8 @@ def _infer_lengths(padded: np.ndarray, name: str) -> np.ndarray:
 def read_numeric(X, lengths=None, name: str = "X") -> tuple[np.ndarray, np.ndarray]:
     """``padded (N, T, C)`` float64 and ``lengths (N,)`` from any numeric form of ``X``.
 
-    Steps beyond each length are set to 0 in the returned array.
+    ``T`` is the longest length and steps beyond each length are 0, whatever ``X`` held
+    there: every form of the same sequences gives the same array.
     """
     if isinstance(X, (list, tuple)) and not (len(X) and isinstance(X[0], numbers.Number)):
         if lengths is not None:
@@ -155,6 +156,8 @@ def read_numeric(X, lengths=None, name: str = "X") -> tuple[np.ndarray, np.ndarr
             lens = _infer_lengths(padded, name)
         else:
             lens = _check_lengths(lengths, N, T, name)
+        T = int(lens.max())
+        padded = padded[:, :T]                    # as long as the longest example: as if unpadded
         pad = ~length_mask(lens, T, batch_first=True)                           # (N, T)
         if pad.any():
             padded = padded.copy()
