@@ -13,6 +13,9 @@ and every prediction runs the saved scaler / vocabulary and the network under ``
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
+
 import numpy as np
 
 from rnnkit._checks import check_bool, check_choice, check_float_range, check_int
@@ -134,25 +137,33 @@ class RNNSequenceEstimator(BaseEstimator):
             activation=self.activation, rng=seed)
 
     def _train(self, settings, data, lens, targets, train_idx, val_idx, n_out, loss, seeds):
-        """Train on ``train_idx`` (validating on ``val_idx``); with ``refit``, again on all examples."""
+        """Train on ``train_idx`` (validating on ``val_idx``); with ``refit``, again on all examples.
+
+        With ``refit`` and ``max_time`` the validated run gets half the budget and the refit the
+        rest; a refit that runs out of time before the best epoch count keeps the validated model.
+        """
         val = (data[val_idx], targets[val_idx], lens[val_idx]) if len(val_idx) else None
 
         def schedule(n):
             return make_schedule(self.lr_schedule, settings.lr, settings.max_epochs, -(-n // settings.batch_size))
 
+        budget, start = settings.max_time, time.monotonic()
+        first = replace(settings, max_time=budget / 2) if self.refit and budget is not None else settings
         model = self._build(n_out, seeds[0])
         history, keep = train_network(
-            model, (data[train_idx], targets[train_idx], lens[train_idx]), settings=settings, loss=loss,
+            model, (data[train_idx], targets[train_idx], lens[train_idx]), settings=first, loss=loss,
             val_data=val, metrics=list(self._metrics), rng=seeds[1], callbacks=schedule(len(train_idx)))
         self.best_epoch_ = int(keep.best_epoch) or len(history.epochs)
         self.validation_history_ = None
         if self.refit:
-            self.validation_history_ = history
-            model = self._build(n_out, seeds[0])
-            fixed = FitSettings(**{**vars(settings), "max_epochs": self.best_epoch_, "max_time": None})
-            history, _ = train_network(
-                model, (data, targets, lens), settings=fixed, loss=loss, metrics=list(self._metrics),
+            left = None if budget is None else max(0.0, budget - (time.monotonic() - start))
+            fixed = replace(settings, max_epochs=self.best_epoch_, max_time=left)
+            again = self._build(n_out, seeds[0])
+            full, _ = train_network(
+                again, (data, targets, lens), settings=fixed, loss=loss, metrics=list(self._metrics),
                 rng=seeds[1], monitor="loss", callbacks=schedule(len(lens)))
+            if len(full.epochs) == self.best_epoch_:
+                self.validation_history_, model, history = history, again, full
         self.model_ = model
         self.history_ = history
 
