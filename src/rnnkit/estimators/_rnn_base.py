@@ -77,6 +77,7 @@ class RNNSequenceEstimator(BaseEstimator):
         check_float_range("validation_fraction", self.validation_fraction, 0.0, 0.9)
         check_choice("input_type", self.input_type, INPUT_TYPES)
         check_int("embedding_dim", self.embedding_dim, 1)
+        check_float_range("input_noise", self.input_noise, 0.0, 10.0)
         check_choice("lr_schedule", self.lr_schedule, SCHEDULES)
         check_bool("refit", self.refit)
         if self.refit and self.validation_fraction == 0:
@@ -134,7 +135,7 @@ class RNNSequenceEstimator(BaseEstimator):
             cell=self.cell, num_layers=self.num_layers, dropout=self.dropout, bidirectional=self.bidirectional,
             output=self._network_output(), num_embeddings=self.vocab_.size if tokens else None,
             padding_idx=0 if tokens else None, input_layers=self.input_layers, head_layers=self.head_layers,
-            activation=self.activation, rng=seed)
+            activation=self.activation, input_noise=self.input_noise, rng=seed)
 
     def _train(self, settings, data, lens, targets, train_idx, val_idx, n_out, loss, seeds):
         """Train on ``train_idx`` (validating on ``val_idx``); with ``refit``, again on all examples.

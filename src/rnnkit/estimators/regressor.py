@@ -85,7 +85,7 @@ class RNNRegressor(RNNSequenceEstimator):
 
     def __init__(self, cell="gru", hidden_size=64, num_layers=1, bidirectional=True, pooling="last+mean",
                  dropout=0.0, input_layers=(), head_layers=(), activation="tanh", embedding_dim=32,
-                 input_type="auto", max_epochs=100, batch_size=32, lr=3e-3, weight_decay=0.0,
+                 input_type="auto", input_noise=0.0, max_epochs=100, batch_size=32, lr=3e-3, weight_decay=0.0,
                  clip_grad_norm=1.0, patience=20, lr_schedule="cosine", validation_fraction=0.1,
                  refit=False, max_time=None, random_state=None, verbose=0):
         self._store(locals())

@@ -3,6 +3,7 @@
 ``SequenceModel`` is the network the trainer, the CLI, the demos and the estimators use::
 
     x (B, T, I)  or token ids (B, T) -> Embedding (B, T, E)
+      -> + N(0, input_noise^2) in training                                     (optional)
       -> input layers: [Linear -> activation -> Dropout] per step  (B, T, I')   (optional)
       -> recurrent layer (RNN | LSTM | GRU; layers, dropout, directions)   out (B, T, F), state
       -> many-to-many: out (B, T, F)
@@ -39,6 +40,7 @@ from rnnkit.nn.dropout import Dropout
 from rnnkit.nn.embedding import Embedding
 from rnnkit.nn.linear import Linear
 from rnnkit.nn.module import Module, _as_float_dtype
+from rnnkit.nn.noise import GaussianNoise
 from rnnkit.nn.pooling import TemporalPooling
 from rnnkit.nn.rnn import GRU, LSTM, RNN
 from rnnkit.serialization import register
@@ -85,6 +87,8 @@ class SequenceModel(Module):
         num_embeddings: when given, inputs are integer ids ``(B, T)`` looked up in an
             ``Embedding(num_embeddings, input_size)``.
         padding_idx: the embedding row kept at zero (e.g. an unknown-token id); token inputs only.
+        input_noise: standard deviation of Gaussian noise added to the inputs (or embeddings)
+            in training only (:class:`~rnnkit.nn.GaussianNoise`); 0 (default) adds none.
         input_layers: sizes of per-step ``Linear -> activation`` layers before the recurrent
             layer (default none).
         head_layers: sizes of ``Linear -> activation`` layers between the recurrent features
@@ -105,7 +109,8 @@ class SequenceModel(Module):
                  num_layers: int = 1, dropout: float = 0.0, bidirectional: bool = False,
                  output: str = "sequence", num_embeddings: int | None = None, proj_size: int = 0,
                  nonlinearity: str = "tanh", merge_mode: str = "concat", padding_idx: int | None = None,
-                 input_layers=(), head_layers=(), activation: str = "tanh", dtype=None, rng=None):
+                 input_layers=(), head_layers=(), activation: str = "tanh", input_noise: float = 0.0,
+                 dtype=None, rng=None):
         super().__init__()
         self.cell = check_choice("cell", cell, tuple(_CELLS))
         self._parts = _output_parts(output)
@@ -123,6 +128,8 @@ class SequenceModel(Module):
         elif padding_idx is not None:
             raise ValueError("padding_idx applies to token inputs only (num_embeddings given)")
         self.num_embeddings = num_embeddings
+        if check_float_range("input_noise", input_noise, 0.0, float("inf")) > 0:
+            self.noise = GaussianNoise(input_noise, rng=self.rng)
         if pre:
             self.pre = self._feed_forward((input_size,) + pre, activation, drop_after=True)
         if cell != "rnn" and nonlinearity != "tanh":
@@ -170,6 +177,8 @@ class SequenceModel(Module):
             x = as_float_array("x", x, self.dtype)
             if x.ndim != 3:
                 raise ValueError(f"x must be batch-first (B, T, I), got shape {x.shape}")
+        if "noise" in self._modules:
+            x = self.noise(x)
         if "pre" in self._modules:
             x = self.pre(x)                                          # (B, T, I')
         out, state_n = self.rnn(x, state, lengths=lengths)           # (B, T, F), (L*D, B, P)
@@ -240,6 +249,8 @@ class SequenceModel(Module):
         dx, _ = self.rnn.backward(d_out, d_state_n)
         if "pre" in self._modules:
             dx = self.pre.backward(dx)
+        if "noise" in self._modules:
+            dx = self.noise.backward(dx)
         if self.num_embeddings is not None:
             self.embedding.backward(dx)
             return None
