@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from rnnkit._checks import as_float_array, as_rng, check_float_range, check_shape
-from rnnkit.nn.activation import float_input
-from rnnkit.nn.module import Module
+from rnnkit._checks import as_rng, check_float_range
+from rnnkit.nn.activation import Identity, float_input
 
 __all__ = ["GaussianNoise"]
 
 
-class GaussianNoise(Module):
+class GaussianNoise(Identity):
     r"""Add zero-mean Gaussian noise of standard deviation ``std`` in training mode (as Keras'
     ``GaussianNoise``): a regulariser for small data sets, e.g. on standardised inputs.
 
@@ -18,7 +17,7 @@ class GaussianNoise(Module):
 
     Shapes: any; the dtype follows the input. Randomness comes from ``rng`` (a Generator or
     an int seed). Under :func:`rnnkit.no_grad` in training mode it still adds noise but keeps
-    nothing for backward.
+    nothing for backward. Backward is :class:`Identity`'s.
 
     Example::
 
@@ -39,13 +38,6 @@ class GaussianNoise(Module):
         if not self.training or self.std == 0.0:
             return x
         return x + (self.std * self.rng.standard_normal(x.shape)).astype(x.dtype)
-
-    def backward(self, d_output):
-        shape, dtype = self._peek()    # popped once the arguments pass
-        d = as_float_array("d_output", d_output, dtype)
-        check_shape("d_output", d, shape)
-        self._pop()
-        return d
 
     def extra_repr(self) -> str:
         return f"std={self.std}"
