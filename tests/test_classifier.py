@@ -209,3 +209,24 @@ def test_params_repr():
     est = RNNClassifier(hidden_size=16)
     assert repr(est) == "RNNClassifier(hidden_size=16)"
     assert est.set_params(cell="lstm") is est and est.get_params()["cell"] == "lstm"
+
+
+def test_ensemble_averages_the_members_probabilities(tmp_path):
+    from rnnkit.models import Ensemble
+
+    X, y = _waves(45)
+    clf = RNNClassifier(**{**FAST, "max_epochs": 3}, ensemble_size=3, validation_fraction=0.2).fit(X, y)
+    assert isinstance(clf.model_, Ensemble) and len(clf.model_) == 3
+    assert len(clf.histories_) == 3 and len(clf.best_epochs_) == 3 and clf.history_ is clf.histories_[0]
+    data, lens = clf._inputs(X, None)
+    probs = []
+    for member in clf.model_.children():
+        z = member.eval()(data, lengths=lens)[0].astype(np.float64)
+        probs.append(np.exp(z) / np.exp(z).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(clf.predict_proba(X), np.mean(probs, axis=0), rtol=1e-5, atol=1e-7)
+    real = np.concatenate(X)                       # with these seeds every example is in some member's training part
+    np.testing.assert_allclose(clf.scaler_.mean, real.mean(axis=0), rtol=1e-12)
+    clf.save(tmp_path / "ens.npz")
+    back = rnnkit.load(tmp_path / "ens.npz")
+    np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
+    assert back.best_epochs_ == clf.best_epochs_

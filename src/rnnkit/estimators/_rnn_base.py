@@ -25,7 +25,7 @@ from rnnkit.estimators._encoders import ChannelScaler, TokenVocab
 from rnnkit.estimators._schedule import make_schedule
 from rnnkit.estimators._sequences import INPUT_TYPES, looks_like_tokens, read_numeric, read_tokens
 from rnnkit.estimators._training import FitSettings, train_network
-from rnnkit.models import SequenceModel
+from rnnkit.models import Ensemble, SequenceModel
 from rnnkit.train.history import History
 from rnnkit.train.trainer import split_output
 
@@ -80,6 +80,7 @@ class RNNSequenceEstimator(BaseEstimator):
         check_float_range("input_noise", self.input_noise, 0.0, 10.0)
         check_choice("lr_schedule", self.lr_schedule, SCHEDULES)
         check_bool("refit", self.refit)
+        check_int("ensemble_size", self.ensemble_size, 1)
         if self.refit and self.validation_fraction == 0:
             raise ValueError("refit=True retrains for the best epoch count found on the validation part: "
                              "it needs validation_fraction > 0")
@@ -137,11 +138,38 @@ class RNNSequenceEstimator(BaseEstimator):
             padding_idx=0 if tokens else None, input_layers=self.input_layers, head_layers=self.head_layers,
             activation=self.activation, input_noise=self.input_noise, rng=seed)
 
+    def _splits(self, split) -> tuple[list, list[int]]:
+        """One ``(train_idx, val_idx)`` per network (``split(rng)`` draws one) and the seeds."""
+        n = check_int("ensemble_size", self.ensemble_size, 1)
+        seeds = seeds_from(self.random_state, 3 * n)
+        return [split(np.random.default_rng(seeds[3 * k + 2])) for k in range(n)], seeds
+
+    @staticmethod
+    def _used(splits) -> np.ndarray:
+        """The examples some network trains on (what the scalers are fitted on)."""
+        return np.unique(np.concatenate([tr for tr, _ in splits]))
+
+    def _fit_networks(self, settings, data, lens, targets, splits, seeds, n_out, loss, combine) -> None:
+        """Train one network per split (``max_time`` shared equally); ``model_`` is the network,
+        or an :class:`~rnnkit.models.Ensemble` of them (``combine``: 'probability' or 'mean')."""
+        n = len(splits)
+        each = settings if settings.max_time is None else replace(settings, max_time=settings.max_time / n)
+        runs = [self._train(each, data, lens, targets, tr, va, n_out, loss, seeds[3 * k:3 * k + 2])
+                for k, (tr, va) in enumerate(splits)]
+        nets = [r[0] for r in runs]
+        self.model_ = nets[0] if n == 1 else Ensemble(*nets, combine=combine)
+        self.histories_ = [r[1] for r in runs]
+        self.best_epochs_ = [r[2] for r in runs]
+        self.validation_histories_ = [r[3] for r in runs]
+        self.history_, self.best_epoch_, self.validation_history_ = runs[0][1:]
+
     def _train(self, settings, data, lens, targets, train_idx, val_idx, n_out, loss, seeds):
-        """Train on ``train_idx`` (validating on ``val_idx``); with ``refit``, again on all examples.
+        """Train one network on ``train_idx`` (validating on ``val_idx``); with ``refit``, train a
+        fresh one on all examples for the best epoch count. Returns ``(network, history,
+        best_epoch, validation_history)`` (the last None without refit).
 
         With ``refit`` and ``max_time`` the validated run gets half the budget and the refit the
-        rest; a refit that runs out of time before the best epoch count keeps the validated model.
+        rest; a refit that runs out of time before the best epoch count keeps the validated network.
         """
         val = (data[val_idx], targets[val_idx], lens[val_idx]) if len(val_idx) else None
 
@@ -154,19 +182,17 @@ class RNNSequenceEstimator(BaseEstimator):
         history, keep = train_network(
             model, (data[train_idx], targets[train_idx], lens[train_idx]), settings=first, loss=loss,
             val_data=val, metrics=list(self._metrics), rng=seeds[1], callbacks=schedule(len(train_idx)))
-        self.best_epoch_ = int(keep.best_epoch) or len(history.epochs)
-        self.validation_history_ = None
-        if self.refit:
-            left = None if budget is None else max(0.0, budget - (time.monotonic() - start))
-            fixed = replace(settings, max_epochs=self.best_epoch_, max_time=left)
-            again = self._build(n_out, seeds[0])
-            full, _ = train_network(
-                again, (data, targets, lens), settings=fixed, loss=loss, metrics=list(self._metrics),
-                rng=seeds[1], monitor="loss", callbacks=schedule(len(lens)))
-            if len(full.epochs) == self.best_epoch_:
-                self.validation_history_, model, history = history, again, full
-        self.model_ = model
-        self.history_ = history
+        best = int(keep.best_epoch) or len(history.epochs)
+        if not self.refit:
+            return model, history, best, None
+        left = None if budget is None else max(0.0, budget - (time.monotonic() - start))
+        again = self._build(n_out, seeds[0])
+        full, _ = train_network(
+            again, (data, targets, lens), settings=replace(settings, max_epochs=best, max_time=left), loss=loss,
+            metrics=list(self._metrics), rng=seeds[1], monitor="loss", callbacks=schedule(len(lens)))
+        if len(full.epochs) < best:
+            return model, history, best, None
+        return again, full, best, history
 
     def _forward(self, data, lens, batch_size: int = 256) -> np.ndarray:
         """The network's raw output for every example, in eval mode, nothing kept."""
@@ -179,22 +205,27 @@ class RNNSequenceEstimator(BaseEstimator):
 
     # -- saving -------------------------------------------------------------------------------
     def _base_state(self) -> dict:
+        def hist(hs):
+            return [None if h is None else h.to_dict() for h in hs]
+
         return {
             "input_kind": self.input_kind_, "n_features_in": self.n_features_in_,
             "scaler": None if self.scaler_ is None else self.scaler_.state(),
             "vocab": None if self.vocab_ is None else self.vocab_.state(),
-            "best_epoch": self.best_epoch_,
-            "history": None if self.history_ is None else self.history_.to_dict(),
-            "validation_history": None if self.validation_history_ is None else self.validation_history_.to_dict(),
+            "best_epochs": list(self.best_epochs_), "histories": hist(self.histories_),
+            "validation_histories": hist(self.validation_histories_),
         }
 
     def _set_base_state(self, state: dict) -> None:
+        def hist(hs):
+            return [None if h is None else History.from_dict(h) for h in hs]
+
         self.input_kind_ = state["input_kind"]
         self.n_features_in_ = int(state["n_features_in"])
         self.scaler_ = None if state["scaler"] is None else ChannelScaler.from_state(state["scaler"])
         self.vocab_ = None if state["vocab"] is None else TokenVocab.from_state(state["vocab"])
-        self.best_epoch_ = int(state["best_epoch"])
-        self.history_ = None if state["history"] is None else History.from_dict(state["history"])
-        vh = state["validation_history"]
-        self.validation_history_ = None if vh is None else History.from_dict(vh)
-
+        self.best_epochs_ = [int(b) for b in state["best_epochs"]]
+        self.histories_ = hist(state["histories"])
+        self.validation_histories_ = hist(state["validation_histories"])
+        self.history_, self.best_epoch_ = self.histories_[0], self.best_epochs_[0]
+        self.validation_history_ = self.validation_histories_[0]

@@ -12,7 +12,7 @@ from rnnkit.estimators._labels import (
     fit_classes,
 )
 from rnnkit.estimators._persist import register_estimator
-from rnnkit.estimators._rnn_base import RNNSequenceEstimator, seeds_from
+from rnnkit.estimators._rnn_base import RNNSequenceEstimator
 from rnnkit.estimators._split import stratified_split
 
 __all__ = ["RNNClassifier"]
@@ -99,7 +99,7 @@ class RNNClassifier(RNNSequenceEstimator):
                  dropout=0.2, input_layers=(), head_layers=(), activation="tanh", embedding_dim=32,
                  input_type="auto", input_noise=0.0, max_epochs=100, batch_size=32, lr=3e-3, weight_decay=0.0,
                  clip_grad_norm=1.0, patience=20, lr_schedule="cosine", validation_fraction=0.1,
-                 refit=False, max_time=None, random_state=None, verbose=0):
+                 refit=False, ensemble_size=1, max_time=None, random_state=None, verbose=0):
         self._store(locals())
 
     def _network_output(self) -> str:
@@ -118,12 +118,11 @@ class RNNClassifier(RNNSequenceEstimator):
         if len(classes) < 2:
             raise ValueError(f"y holds a single class ({classes[0]!r}): a classifier needs at least two")
         ids = encode_labels(labels, classes)
-        seeds = seeds_from(self.random_state, 3)
-        train_idx, val_idx = stratified_split(ids, self.validation_fraction, np.random.default_rng(seeds[2]))
+        splits, seeds = self._splits(lambda rng: stratified_split(ids, self.validation_fraction, rng))
         self.classes_ = classes
-        self._fit_inputs(raw, lens, train_idx)
-        self._train(settings, self._encode(raw, lens), lens, ids, train_idx, val_idx, len(classes),
-                    "cross_entropy", seeds)
+        self._fit_inputs(raw, lens, self._used(splits))
+        self._fit_networks(settings, self._encode(raw, lens), lens, ids, splits, seeds, len(classes),
+                           "cross_entropy", "probability")
         return self
 
     # -- predictions ------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit.estimators._persist import register_estimator
-from rnnkit.estimators._rnn_base import RNNSequenceEstimator, seeds_from
+from rnnkit.estimators._rnn_base import RNNSequenceEstimator
 from rnnkit.estimators._split import random_split
 
 __all__ = ["RNNRegressor", "r2_score"]
@@ -87,7 +87,7 @@ class RNNRegressor(RNNSequenceEstimator):
                  dropout=0.0, input_layers=(), head_layers=(), activation="tanh", embedding_dim=32,
                  input_type="auto", input_noise=0.0, max_epochs=100, batch_size=32, lr=3e-3, weight_decay=0.0,
                  clip_grad_norm=1.0, patience=20, lr_schedule="cosine", validation_fraction=0.1,
-                 refit=False, max_time=None, random_state=None, verbose=0):
+                 refit=False, ensemble_size=1, max_time=None, random_state=None, verbose=0):
         self._store(locals())
 
     def _network_output(self) -> str:
@@ -100,16 +100,16 @@ class RNNRegressor(RNNSequenceEstimator):
         t = _as_targets(y, len(lens))
         if len(lens) < 2:
             raise ValueError(f"RNNRegressor needs at least 2 sequences, got {len(lens)}")
-        seeds = seeds_from(self.random_state, 3)
-        train_idx, val_idx = random_split(len(lens), self.validation_fraction, np.random.default_rng(seeds[2]))
+        splits, seeds = self._splits(lambda rng: random_split(len(lens), self.validation_fraction, rng))
+        used = self._used(splits)
         t2 = t.reshape(len(t), -1)                                             # (N, K)
-        self.y_mean_ = t2[train_idx].mean(axis=0)
-        scale = t2[train_idx].std(axis=0)
+        self.y_mean_ = t2[used].mean(axis=0)
+        scale = t2[used].std(axis=0)
         self.y_scale_ = np.where(scale > 0, scale, 1.0)
         self.y_ndim_ = t.ndim
-        self._fit_inputs(raw, lens, train_idx)
+        self._fit_inputs(raw, lens, used)
         z = ((t2 - self.y_mean_) / self.y_scale_).astype(np.float32)
-        self._train(settings, self._encode(raw, lens), lens, z, train_idx, val_idx, z.shape[1], "mse", seeds)
+        self._fit_networks(settings, self._encode(raw, lens), lens, z, splits, seeds, z.shape[1], "mse", "mean")
         return self
 
     def predict(self, X, lengths=None) -> np.ndarray:

@@ -13,7 +13,7 @@ from rnnkit.estimators._labels import (
     label_index,
 )
 from rnnkit.estimators._persist import register_estimator
-from rnnkit.estimators._rnn_base import RNNSequenceEstimator, seeds_from
+from rnnkit.estimators._rnn_base import RNNSequenceEstimator
 from rnnkit.estimators._split import random_split
 
 __all__ = ["RNNTagger"]
@@ -69,7 +69,7 @@ class RNNTagger(RNNSequenceEstimator):
                  input_layers=(64,), head_layers=(64,), activation="tanh", embedding_dim=32,
                  input_type="auto", input_noise=0.0, max_epochs=100, batch_size=32, lr=3e-3, weight_decay=0.0,
                  clip_grad_norm=1.0, patience=10, lr_schedule="cosine", validation_fraction=0.1,
-                 refit=False, max_time=None, random_state=None, verbose=0):
+                 refit=False, ensemble_size=1, max_time=None, random_state=None, verbose=0):
         self._store(locals())
 
     _metrics = ("accuracy",)
@@ -105,12 +105,11 @@ class RNNTagger(RNNSequenceEstimator):
         if len(classes) < 2:
             raise ValueError(f"y holds a single label ({classes[0]!r}) at every step: a tagger needs at least two")
         targets = self._padded_ids(encode_labels(flat, classes), lens)
-        seeds = seeds_from(self.random_state, 3)
-        train_idx, val_idx = random_split(len(lens), self.validation_fraction, np.random.default_rng(seeds[2]))
+        splits, seeds = self._splits(lambda rng: random_split(len(lens), self.validation_fraction, rng))
         self.classes_ = classes
-        self._fit_inputs(raw, lens, train_idx)
-        self._train(settings, self._encode(raw, lens), lens, targets, train_idx, val_idx, len(classes),
-                    "cross_entropy", seeds)
+        self._fit_inputs(raw, lens, self._used(splits))
+        self._fit_networks(settings, self._encode(raw, lens), lens, targets, splits, seeds, len(classes),
+                           "cross_entropy", "probability")
         return self
 
     def _logits(self, X, lengths):
