@@ -89,6 +89,7 @@ def test_no_time_column_and_integer_steps(tmp_path):
     ("date,v\n2020-01,1\n", {"date_column": "when"}, r"line 1: no date column 'when'"),
     ("d,v\n2020-01,1\nsoon,2\n", {"date_column": "d"}, r"line 3: column 'd': 'soon' is not a date like the first"),
     ("date,v\n2020-01,\n2020-02,\n", {}, r"column 'v' has no values"),
+    ("date,v\n2020-01,1\n,2\n", {}, r"line 3: column 'date': '' is not a date like the first \('2020-01'\)"),
     ("date,v\n", {}, r"line 1: the file has a header but no data rows"),
     ("\n\n", {}, r"empty"),
     ("", {}, r"empty \(0 bytes\)"),

@@ -162,9 +162,12 @@ def _time_column(t: Table, date_column) -> tuple[int | None, np.ndarray | None, 
             raise t.error(bad, f"column {date_column!r}: {cells[bad]!r} is not a date {shown}")
         return j, idx, kind
     for j in range(len(t.names)):
-        idx, kind, _ = parse_dates(t.cells(j))
+        cells = t.cells(j)
+        idx, kind, bad = parse_dates(cells)
         if idx is not None:
             return j, idx, kind
+        if kind is not None:   # the column starts with dates, then one cell is not
+            raise t.error(bad, f"column {t.names[j]!r}: {cells[bad]!r} is not a date like the first ({cells[0]!r})")
     for j, n in enumerate(t.names):
         if _TIME_NAMES.match(n):
             cells = t.cells(j)

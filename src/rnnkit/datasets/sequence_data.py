@@ -8,11 +8,13 @@ import numpy as np
 
 from rnnkit._checks import check_bool
 from rnnkit.data.padding import pad_sequences
+from rnnkit.datasets._base import IGNORE_INDEX
 from rnnkit.datasets._files import MAX_ELEMENTS
 
 __all__ = ["SequenceData", "TASKS"]
 
 TASKS = ("classification", "regression")
+"""The tasks of one label per sequence; ``'tagging'`` (one label per step) is the third."""
 
 
 @dataclass(frozen=True)
@@ -23,10 +25,11 @@ class SequenceData:
         X: list of ``N`` float64 arrays ``(T_i, C)``, the sequences as the file gives them
             (missing values are NaN).
         y: ``(N,)`` labels as the file writes them (str for ``.ts`` and CSV class labels; the
-            stored dtype for ``.npz``), or float64 regression targets; None when unlabelled.
-        task: ``'classification'``, ``'regression'`` or None (no labels).
+            stored dtype for ``.npz``), or float64 regression targets; for ``'tagging'`` a list
+            of ``N`` label arrays ``(T_i,)``, one label per step; None when unlabelled.
+        task: ``'classification'``, ``'regression'``, ``'tagging'`` or None (no labels).
         class_labels: the class labels (the file's declared list, e.g. ``.ts`` ``@classLabel``,
-            else the sorted distinct labels); None unless ``task == 'classification'``.
+            else the sorted distinct labels); None for regression and unlabelled data.
         name: the problem name (``.ts`` ``@problemName``, else the file name without suffix).
         path: the file read, or None.
         header: format facts: the ``.ts`` header keys (lower-case), the CSV columns, ...
@@ -97,12 +100,23 @@ class SequenceData:
         X, lengths = pad_sequences(self.X, batch_first=batch_first, padding_value=padding_value, dtype=dtype)
         return X, lengths
 
-    def label_ids(self) -> np.ndarray:
-        """``(N,)`` int64: the position of each label in ``class_labels`` (classification only)."""
-        if self.task != "classification":
-            raise ValueError(f"label_ids: the data's task is {self.task!r}, not 'classification'")
+    def label_ids(self):
+        """The position of each label in ``class_labels``: ``(N,)`` int64 (classification), or a
+        list of ``(T_i,)`` int64 arrays (tagging)."""
+        if self.task not in ("classification", "tagging"):
+            raise ValueError(f"label_ids: the data's task is {self.task!r}, not 'classification' or 'tagging'")
         index = {label: i for i, label in enumerate(self.class_labels)}
+        if self.task == "tagging":
+            return [np.array([index[v] for v in tags.tolist()], dtype=np.int64) for tags in self.y]
         return np.array([index[label] for label in self.y.tolist()], dtype=np.int64)
+
+    def padded_label_ids(self, batch_first: bool = True, padding_value: int = IGNORE_INDEX) -> np.ndarray:
+        """Tagging: the per-step label ids padded like ``padded()``: ``(N, T)`` int64 (``(T, N)``
+        with ``batch_first=False``), ``padding_value`` (PyTorch's ignore index) on padded steps."""
+        if self.task != "tagging":
+            raise ValueError(f"padded_label_ids: the data's task is {self.task!r}, not 'tagging'")
+        ids, _ = pad_sequences(self.label_ids(), batch_first=batch_first, padding_value=padding_value, dtype=np.int64)
+        return ids
 
     def summary(self) -> str:
         """One line: name, size, channels, lengths, task and classes."""
@@ -110,6 +124,8 @@ class SequenceData:
         span = f"length {lengths[0]}" if self.equal_length else f"lengths {lengths.min()}-{lengths.max()}"
         if self.task == "classification":
             what = f"{len(self.class_labels)} classes"
+        elif self.task == "tagging":
+            what = f"{len(self.class_labels)} tags per step"
         elif self.task == "regression":
             what = "regression targets"
         else:
