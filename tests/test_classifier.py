@@ -11,7 +11,7 @@ from rnnkit.data import pad_sequences
 from rnnkit.errors import NotFittedError
 from rnnkit.estimators import RNNClassifier
 
-FAST = dict(hidden_size=8, max_epochs=25, batch_size=16, random_state=0)
+FAST = dict(hidden_size=8, max_epochs=25, batch_size=16, ensemble_size=1, random_state=0)
 
 
 def _waves(n=90, seed=0):
@@ -215,7 +215,7 @@ def test_ensemble_averages_the_members_probabilities(tmp_path):
     from rnnkit.models import Ensemble
 
     X, y = _waves(45)
-    clf = RNNClassifier(**{**FAST, "max_epochs": 3}, ensemble_size=3, validation_fraction=0.2).fit(X, y)
+    clf = RNNClassifier(**{**FAST, "max_epochs": 3, "ensemble_size": 3}, validation_fraction=0.2).fit(X, y)
     assert isinstance(clf.model_, Ensemble) and len(clf.model_) == 3
     assert len(clf.histories_) == 3 and len(clf.best_epochs_) == 3 and clf.history_ is clf.histories_[0]
     data, lens = clf._inputs(X, None)

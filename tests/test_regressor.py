@@ -11,7 +11,7 @@ from rnnkit.data import pad_sequences
 from rnnkit.estimators import RNNRegressor
 from rnnkit.estimators.regressor import r2_score
 
-FAST = dict(hidden_size=8, max_epochs=30, batch_size=16, random_state=0)
+FAST = dict(hidden_size=8, max_epochs=30, batch_size=16, ensemble_size=1, random_state=0)
 
 
 def _means(n=160, seed=0, scale=100.0, offset=-40.0):

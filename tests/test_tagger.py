@@ -10,7 +10,8 @@ import rnnkit
 from rnnkit.data import pad_sequences
 from rnnkit.estimators import RNNTagger
 
-FAST = dict(hidden_size=8, input_layers=(8,), head_layers=(8,), max_epochs=30, batch_size=16, random_state=0)
+FAST = dict(hidden_size=8, input_layers=(8,), head_layers=(8,), max_epochs=30, batch_size=16, ensemble_size=1,
+            random_state=0)
 
 
 def _sign_of_running_sum(n=80, seed=0):
