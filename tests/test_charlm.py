@@ -162,6 +162,17 @@ def test_steps_per_epoch():
     assert len(lm.history_.epochs) == 3 and len(lm.history_.steps) == 6
 
 
+def test_cosine_schedule_anneals_over_the_step_budget():
+    lm = _small(max_epochs=2, steps_per_epoch=5, lr_schedule="cosine").fit(TEXT)
+    lr = lm.history_.history["lr"]                 # the rate at the start of each epoch
+    assert lr[0] == 1e-2 and lr[1] == pytest.approx(1e-2 * (1 + math.cos(math.pi * 5 / 10)) / 2, rel=1e-12)
+    # 'auto' with a time budget anneals too; here the step budget runs out first
+    auto = _small(max_epochs=2, steps_per_epoch=5, max_time=1e6).fit(TEXT)
+    assert auto.history_.history["lr"][1] == pytest.approx(5e-3, rel=1e-4)
+    plain = _small(max_epochs=2, steps_per_epoch=5, lr_schedule="constant").fit(TEXT)
+    assert plain.history_.history["lr"] == [1e-2, 1e-2]
+
+
 def test_text_sources(tmp_path):
     (tmp_path / "d" / "sub").mkdir(parents=True)
     (tmp_path / "d" / "a.txt").write_text(PERIOD * 10, encoding="utf-8")
@@ -183,10 +194,12 @@ def test_text_sources(tmp_path):
 def test_bad_files(tmp_path):
     bad = tmp_path / "latin1.txt"
     bad.write_bytes(b"fine line\nsecond line\ncaf\xe9\n")
-    with pytest.raises(FileFormatError, match=r"latin1.txt: line 3: not utf-8"):
+    with pytest.raises(FileFormatError, match=r"latin1.txt, line 3: not utf-8"):
         _small().fit(bad)
     with pytest.raises(FileNotFoundError, match="no such file"):
         _small().fit(tmp_path / "missing.txt")
+    with pytest.raises(FileNotFoundError, match="no such file or folder: corpus/inptu.txt"):
+        _small().fit(["corpus/inptu.txt"])             # a mistyped path is not learned as text
     (tmp_path / "empty_dir").mkdir()
     with pytest.raises(ValueError, match="has no files"):
         _small().fit(tmp_path / "empty_dir")

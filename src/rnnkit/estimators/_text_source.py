@@ -3,9 +3,13 @@
 ``read_documents(source)`` returns the documents as a list of strings, in this order:
 
 - an ``os.PathLike`` is always a path; a ``str`` is a path when it names an existing file
-  or folder (and holds no line break), otherwise it is the text itself;
-- a file is one document, read as UTF-8 (``\\r\\n`` and ``\\r`` become ``\\n``); bytes that
-  are not UTF-8 raise :class:`~rnnkit.errors.FileFormatError` naming the file and the line;
+  or folder (and holds no line break), otherwise it is the text itself, except that a
+  one-word ``str`` shaped like a path (holding ``/`` or ``\\``, or ending in an extension
+  such as ``.txt``) that names nothing raises ``FileNotFoundError``: a mistyped path must
+  not be learned as text;
+- a file is one document, read as UTF-8 (a byte-order mark dropped; ``\\r\\n`` and ``\\r``
+  become ``\\n``); bytes that are not UTF-8 raise :class:`~rnnkit.errors.FileFormatError`
+  naming the file and the line;
 - a folder gives every file below it whose name ends with one of ``suffixes`` (None: every
   file), sorted by relative path; hidden files and folders (a name starting with ``.``) and
   ``__pycache__`` are skipped;
@@ -17,22 +21,26 @@ Empty documents are dropped; whether anything is left is the caller's check.
 from __future__ import annotations
 
 import os
+import re
 
-from rnnkit.errors import FileFormatError
+from rnnkit.datasets._files import file_error
 
 __all__ = ["read_documents"]
 
 _SKIP = {"__pycache__"}
+_PATH_SHAPED = re.compile(r"^\S*([/\\]\S*|\.[A-Za-z0-9]{1,5})$")
 
 
 def _read_file(path: str, encoding: str) -> str:
     with open(path, "rb") as fh:
         raw = fh.read()
+    if encoding.lower().replace("_", "-") in ("utf-8", "utf8") and raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]                                                  # the byte-order mark is not text
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
-        raise FileFormatError(f"{path}: line {line}: not {encoding} text ({err.reason} at byte {err.start})") from None
+        raise file_error(path, line, f"not {encoding} text ({err.reason} at byte {err.start})") from None
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -50,8 +58,12 @@ def _folder_files(root: str, suffixes) -> list[str]:
 def _as_path(item) -> str | None:
     if isinstance(item, os.PathLike):
         return os.fspath(item)
-    if isinstance(item, str) and item and "\n" not in item and len(item) < 4096 and os.path.exists(item):
-        return item
+    if isinstance(item, str) and item and "\n" not in item and len(item) < 4096:
+        if os.path.exists(item):
+            return item
+        if _PATH_SHAPED.match(item):
+            raise FileNotFoundError(f"no such file or folder: {item} (a one-word text shaped like a path is "
+                                    "taken for one)")
     return None
 
 

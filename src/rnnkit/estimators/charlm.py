@@ -13,6 +13,7 @@ from rnnkit._checks import as_rng, check_choice, check_float_range, check_int
 from rnnkit.data.vocab import CharVocab
 from rnnkit.estimators._base import BaseEstimator, check_is_fitted
 from rnnkit.estimators._persist import register_estimator
+from rnnkit.estimators._schedule import CosineToBudget
 from rnnkit.estimators._text_source import read_documents
 from rnnkit.estimators._text_stream import fit_stream
 from rnnkit.estimators._training import FitSettings, train_network
@@ -71,8 +72,11 @@ class CharLM(BaseEstimator):
     joined into one stream, cut into ``B = min(batch_size, (S-1) // bptt)`` contiguous
     streams and walked in windows of ``bptt`` characters, the hidden state carried from
     window to window (the gradient flows back ``bptt`` steps at most). Adam, gradient
-    clipping, and, on the held-out validation text, early stopping, the best epoch's weights
-    and (optionally) halving the learning rate on a plateau.
+    clipping, and, on the held-out validation text, early stopping and the best epoch's
+    weights. The learning rate either anneals to 0 over the budget (``lr_schedule='cosine'``:
+    :mod:`rnnkit.estimators._schedule`, over ``max_time`` when given, else over
+    ``max_epochs`` epochs) or halves on a plateau of the validation loss (``'plateau'``);
+    the default ``'auto'`` anneals when ``max_time`` is given, else halves on plateaus.
 
     Text in (``fit``, ``score``): a string, a path of a text file or of a folder of files,
     or a list of those (see :func:`rnnkit.estimators._text_source.read_documents`: a ``str``
@@ -86,18 +90,20 @@ class CharLM(BaseEstimator):
 
     Args:
         cell: ``'lstm'`` (default), ``'gru'`` or ``'rnn'``.
-        hidden_size: ``H`` (default 256). num_layers: ``L`` (default 2).
+        hidden_size: ``H`` (default 512). num_layers: ``L`` (default 1).
         embedding_dim: ``E`` (default None: ``min(V, 64)``).
         dropout: between recurrent layers and before the head (default 0.0).
-        bptt: truncation length, characters per window and per backward pass (default 100).
-        batch_size: parallel streams ``B`` (default 64).
+        bptt: truncation length, characters per window and per backward pass (default 50).
+        batch_size: parallel streams ``B`` (default 32).
         steps_per_epoch: windows per epoch (default None: one pass over the text); an
             epoch ends with validation, so on a large text a smaller epoch checks more often.
-        max_epochs (50), lr (2e-3), weight_decay (0.0), clip_grad_norm (1.0), patience (3),
-        reduce_lr_patience (1: halve the learning rate after an epoch without gain; None:
-        never), max_time (None: seconds, training stops after the window that spends them,
-        keeping the best epoch so far), random_state (None), verbose (0): as every
-        estimator (see :mod:`rnnkit.estimators._training`).
+        max_epochs (50), lr (3e-3), weight_decay (0.0), clip_grad_norm (1.0), patience (3),
+        max_time (None: seconds, training stops after the window that spends them, keeping
+        the best epoch so far; the run then depends on the machine's speed), random_state
+        (None), verbose (0): as every estimator (see :mod:`rnnkit.estimators._training`).
+        lr_schedule: ``'auto'`` (default), ``'cosine'``, ``'plateau'`` or ``'constant'``.
+        reduce_lr_patience: with ``'plateau'``, halve the learning rate after this many
+            epochs without gain (default 1; None: never).
         validation_fraction: share of the characters held out (default 0.1): whole
             documents drawn at random when there are several, else the end of the text;
             0 trains on everything and monitors the training loss.
@@ -119,11 +125,11 @@ class CharLM(BaseEstimator):
         14
     """
 
-    def __init__(self, cell: str = "lstm", hidden_size: int = 256, num_layers: int = 2,
-                 embedding_dim: int | None = None, dropout: float = 0.0, bptt: int = 100, batch_size: int = 64,
-                 steps_per_epoch: int | None = None, max_epochs: int = 50, lr: float = 2e-3,
+    def __init__(self, cell: str = "lstm", hidden_size: int = 512, num_layers: int = 1,
+                 embedding_dim: int | None = None, dropout: float = 0.0, bptt: int = 50, batch_size: int = 32,
+                 steps_per_epoch: int | None = None, max_epochs: int = 50, lr: float = 3e-3,
                  weight_decay: float = 0.0, clip_grad_norm: float | None = 1.0, patience: int = 3,
-                 reduce_lr_patience: int | None = 1, validation_fraction: float = 0.1,
+                 lr_schedule: str = "auto", reduce_lr_patience: int | None = 1, validation_fraction: float = 0.1,
                  max_time: float | None = None, min_count: int = 1, random_state: int | None = None,
                  verbose: int = 0):
         self.cell = cell
@@ -139,6 +145,7 @@ class CharLM(BaseEstimator):
         self.weight_decay = weight_decay
         self.clip_grad_norm = clip_grad_norm
         self.patience = patience
+        self.lr_schedule = lr_schedule
         self.reduce_lr_patience = reduce_lr_patience
         self.validation_fraction = validation_fraction
         self.max_time = max_time
@@ -159,6 +166,7 @@ class CharLM(BaseEstimator):
             check_int("steps_per_epoch", self.steps_per_epoch, 1)
         check_float_range("validation_fraction", self.validation_fraction, 0.0, 0.9)
         check_int("min_count", self.min_count, 1)
+        check_choice("lr_schedule", self.lr_schedule, ("auto", "cosine", "plateau", "constant"))
 
     def fit(self, text, y=None, *, suffixes=None) -> CharLM:
         """Train on ``text`` (a string, a file, a folder, or a list of those); returns ``self``.
@@ -187,11 +195,21 @@ class CharLM(BaseEstimator):
         settings.batch_size = streams
         val_ids = vocab.encode(val_text) if val_text else None
 
+        schedule = self.lr_schedule
+        if schedule == "auto":
+            schedule = "cosine" if self.max_time is not None else "plateau"
+        callbacks = []
+        if schedule != "plateau":
+            settings.reduce_lr_patience = None
+        if schedule == "cosine":
+            per_epoch = self.steps_per_epoch or -(-((ids.shape[0] - 1) // streams) // self.bptt)
+            callbacks.append(CosineToBudget(self.max_time, settings.max_epochs * per_epoch))
+
         self.vocab_ = vocab
         self.model_ = self._build_model(len(vocab), rng)
         self.history_, keep = train_network(
             self.model_, ids, settings=settings, loss="cross_entropy", val_data=val_ids, metrics=["bpc"],
-            fit_fn=fit_stream, k=self.bptt, steps_per_epoch=self.steps_per_epoch)
+            callbacks=callbacks, fit_fn=fit_stream, k=self.bptt, steps_per_epoch=self.steps_per_epoch)
         counts = np.bincount(ids, minlength=len(vocab))
         freq = counts[counts > 0] / ids.shape[0]
         self.unigram_bpc_ = float(-(freq * np.log2(freq)).sum())
