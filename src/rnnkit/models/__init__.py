@@ -5,15 +5,18 @@
 - :class:`CharRNN`: a character-level language model (a token-input ``SequenceModel``).
 - :class:`Ensemble`: several trained networks whose outputs (or class probabilities) are averaged.
 - :class:`Seq2Seq`: encoder-decoder over token ids, with :func:`pack_seq2seq` to carry
-  source, lengths and decoder input through :func:`rnnkit.train.fit` as one array.
+  source, lengths and decoder input through :func:`rnnkit.train.fit` as one array;
+  :func:`beam_search` decodes it with length-normalised beam search.
 
 Every model registers itself with :func:`rnnkit.serialization.register`, so
 :func:`rnnkit.load_model` can rebuild it.
 """
 
+from rnnkit.models.beam import beam_search
 from rnnkit.models.char_rnn import CharRNN
 from rnnkit.models.ensemble import Ensemble
 from rnnkit.models.seq2seq import Seq2Seq, pack_seq2seq, seq2seq_data, unpack_seq2seq
 from rnnkit.models.sequence_model import SequenceModel
 
-__all__ = ["SequenceModel", "CharRNN", "Seq2Seq", "Ensemble", "pack_seq2seq", "unpack_seq2seq", "seq2seq_data"]
+__all__ = ["SequenceModel", "CharRNN", "Seq2Seq", "Ensemble", "pack_seq2seq", "unpack_seq2seq", "seq2seq_data",
+           "beam_search"]

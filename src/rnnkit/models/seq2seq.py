@@ -262,30 +262,64 @@ class Seq2Seq(Module):
         return None
 
     # -- inference ----------------------------------------------------------------------
-    def greedy_decode(self, src, lengths=None, max_len: int = 50) -> np.ndarray:
+    def decode_step(self, tokens, state):
+        """One decoder step: ``tokens (B,)`` ids and the decoder state ``(L, B, H)`` (LSTM:
+        ``(h, c)``) -> ``(logits (B, V), new state)``. Call it in eval mode under ``no_grad``
+        (as :meth:`greedy_decode` and :func:`rnnkit.models.beam_search` do)."""
+        logits, state = self._decode(np.asarray(tokens, np.int64)[:, None], state)    # (B, 1, V)
+        return logits[:, 0], state
+
+    def _banned_mask(self, banned) -> np.ndarray:
+        ban = np.zeros(self.tgt_vocab, bool)
+        for t in banned:
+            t = check_int("banned id", t, 0)
+            if t >= self.tgt_vocab:
+                raise ValueError(f"banned ids must be < tgt_vocab={self.tgt_vocab}, got {t}")
+            ban[t] = True
+        if ban[self.eos_id]:
+            raise ValueError(f"banned must not hold eos_id={self.eos_id}: every output needs its end")
+        return ban
+
+    def greedy_decode(self, src, lengths=None, max_len: int = 50, banned=()) -> np.ndarray:
         """Translate ``src (B, Ts)`` by feeding back the argmax token, from SOS until EOS.
 
         Returns ids ``(B, max_len)`` int64: each row is the emitted tokens, its EOS, then
-        ``pad_id`` (no EOS if ``max_len`` ran out first). Runs in eval mode under ``no_grad``
-        and restores the previous mode; stops early once every row has emitted EOS.
+        ``pad_id`` (no EOS if ``max_len`` ran out first). Ids in ``banned`` are never
+        emitted (e.g. PAD, SOS, an unknown token). Runs in eval mode under ``no_grad`` and
+        restores the previous mode; stops early once every row has emitted EOS.
         """
         src = _ids("src", src)
         max_len = check_int("max_len", max_len, 1)
+        ban = self._banned_mask(banned)
         B = src.shape[0]
         out = np.full((B, max_len), self.pad_id, np.int64)
         done = np.zeros(B, bool)
-        tok = np.full((B, 1), self.sos_id, np.int64)
+        tok = np.full(B, self.sos_id, np.int64)
         with inference_mode(self):
             state, _ = self.encode(src, lengths)
             for t in range(max_len):
-                logits, state = self._decode(tok, state)          # (B, 1, V)
-                nxt = logits[:, 0].argmax(axis=-1)                # (B,)
+                logits, state = self.decode_step(tok, state)      # (B, V)
+                if ban.any():
+                    logits = np.where(ban, -np.inf, logits)
+                nxt = logits.argmax(axis=-1)                      # (B,)
                 out[:, t] = np.where(done, self.pad_id, nxt)
                 done |= nxt == self.eos_id
                 if done.all():
                     break
-                tok = nxt[:, None]
+                tok = nxt
         return out
+
+    def beam_decode(self, src, lengths=None, max_len: int = 50, beam_size: int = 4, length_penalty: float = 1.0,
+                    banned=()) -> tuple[np.ndarray, np.ndarray]:
+        """Beam search: ``(ids (B, max_len), scores (B,))``, ids laid out as :meth:`greedy_decode`'s.
+
+        See :func:`rnnkit.models.beam_search` for the search and the length-normalised score
+        ``log p(y | x) / |y| ** length_penalty``.
+        """
+        from rnnkit.models.beam import beam_search
+
+        return beam_search(self, src, lengths, max_len=max_len, beam_size=beam_size,
+                           length_penalty=length_penalty, banned=banned)
 
     def extra_repr(self) -> str:
         return f"cell={self.cell!r}, bidirectional_encoder={self.bidirectional_encoder}"
