@@ -7,7 +7,7 @@ in ``_RECORDS`` below (see ``docs/kernels.md``).
 
 from __future__ import annotations
 
-from rnnkit.kernels import gru_ref, lstm_ref, rnn_ref
+from rnnkit.kernels import gru_ref, indrnn_ref, lstm_ref, rnn_ref
 from rnnkit.kernels._kind import CellKind
 
 __all__ = ["KINDS", "get_kind"]
@@ -16,6 +16,7 @@ _RECORDS = (
     rnn_ref.RNN,
     gru_ref.GRU,
     lstm_ref.LSTM,
+    indrnn_ref.INDRNN,
 )
 
 KINDS: dict[str, CellKind] = {k.name: k for k in _RECORDS}
