@@ -10,12 +10,12 @@ import io
 import json
 import os
 import re
-import subprocess
 
 import numpy as np
 import pytest
 
 import rnnkit
+from browser import needs_chromium, screenshot
 from test_cli_files import (
     TINY,
     needs,
@@ -28,7 +28,6 @@ from test_cli_files import (
     write_texts,
     write_wide_classes,
 )
-from test_report import _chromium
 
 pytest.importorskip("matplotlib", reason="the report's plots need matplotlib")
 
@@ -227,20 +226,10 @@ def test_every_report_has_its_sections(runs):
     assert set(cl) == {"layer 0 (forward)", "layer 0 (reverse)"}        # the classifier is bidirectional
 
 
-@pytest.mark.skipif(_chromium() is None, reason="Chromium is not installed (Debian package 'chromium')")
+@needs_chromium
 @pytest.mark.parametrize("task", ["forecast", "classify", "regress", "tag", "generate", "seq2seq"])
 def test_headless_chromium_draws_each_report(runs, task, tmp_path):
-    from matplotlib.image import imread
-
-    page = runs[task][0] / "report.html"
-    shot = tmp_path / "page.png"
-    cmd = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1000,2400",
-           page.as_uri()]
-    subprocess.run(cmd, check=True, capture_output=True, timeout=120)
-    img = imread(shot)[..., :3]                                         # (H, W, 3) in [0, 1]
-    assert img.shape[:2] == (2400, 1000)
+    img = screenshot(runs[task][0] / "report.html", tmp_path, 1000, 2400)   # (H, W, 3) in [0, 1]
     rows_with_ink = np.flatnonzero((img < 0.9).any(axis=2).any(axis=1))
     assert rows_with_ink.max() > 1200, "the page should reach far down (curves, evaluation, gradient flow)"
     colour = img.max(axis=2) - img.min(axis=2) > 0.25                  # plot lines, dots, the matrix: not text

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 import re
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
+
+from browser import needs_chromium, screenshot
 
 pytest.importorskip("matplotlib", reason="the report's plots need matplotlib")
 
@@ -68,24 +67,11 @@ def test_an_unknown_evaluation_kind_is_refused():
     assert set(SECTIONS) == {"forecast", "confusion", "scatter", "text", "pairs"}
 
 
-def _chromium() -> str | None:
-    return os.environ.get("RNNKIT_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.mark.skipif(_chromium() is None, reason="Chromium is not installed (Debian package 'chromium')")
+@needs_chromium
 def test_headless_chromium_renders_the_page(tmp_path):
-    from matplotlib.image import imread
-
     page = tmp_path / "report.html"
     page.write_text(render_report(_run()), encoding="utf-8")
-    shot = tmp_path / "page.png"
-    cmd = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1200,3600",
-           page.as_uri()]
-    subprocess.run(cmd, check=True, capture_output=True, timeout=120)
-    img = imread(shot)[..., :3]                                     # (H, W, 3) in [0, 1]
-    assert img.shape[:2] == (3600, 1200)
+    img = screenshot(page, tmp_path, 1200, 3600)                    # (H, W, 3) in [0, 1]
     rows_with_ink = np.flatnonzero((img < 0.9).any(axis=2).any(axis=1))
     assert rows_with_ink.size > 0
     assert rows_with_ink.max() > 2000, "the page should reach far down (all plots drawn)"

@@ -46,6 +46,8 @@ class CharVocab:
     def __init__(self, chars, unk: str | None = None):
         if isinstance(chars, str):
             chars = list(chars)
+        elif not isinstance(chars, (list, tuple)):
+            raise TypeError(f"chars must be a string or a list of 1-character strings, got {type(chars).__name__}")
         chars = list(chars)
         for c in chars:
             if not isinstance(c, str) or len(c) != 1:

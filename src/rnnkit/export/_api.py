@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 
 import numpy as np
 
 from rnnkit.export._graph import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET, Graph
 from rnnkit.export._signatures import signature_for
+from rnnkit.io import write_bytes_atomic
 from rnnkit.nn.module import Module
 
 __all__ = ["to_onnx", "check", "ExportCheckError"]
@@ -31,21 +31,6 @@ def _signature(obj, lengths, initial_state, part):
         raise TypeError(f"model_or_estimator must be an rnnkit module or a fitted rnnkit estimator, "
                         f"got {type(obj).__name__}")
     return signature_for(obj, lengths, initial_state, part)
-
-
-def _write_atomic(path: str, data: bytes) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-" + os.path.basename(path) + "-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def to_onnx(model_or_estimator, path, *, opset: int = DEFAULT_OPSET, lengths: bool | None = None,
@@ -94,7 +79,7 @@ def to_onnx(model_or_estimator, path, *, opset: int = DEFAULT_OPSET, lengths: bo
     onnx.helper.set_model_props(model, meta)
     model = onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True, data_prop=True)
     onnx.checker.check_model(model, full_check=True)
-    _write_atomic(os.fspath(path), model.SerializeToString())
+    write_bytes_atomic(os.fspath(path), model.SerializeToString())
     return model
 
 
