@@ -199,3 +199,13 @@ def test_learns_the_adding_problem():
         out, _ = rnn(x)
         mse = float(np.mean((head(out[-1]) - y) ** 2))
     assert mse < 0.03, f"IndRNN adding problem T={T}: test MSE {mse:.4f} (baseline 0.167)"
+
+
+def test_bench_runs_it_without_a_torch_peer(tmp_path):
+    import json
+
+    from rnnkit.bench import main
+
+    assert main(["--quick", "--cells", "indrnn", "--out", str(tmp_path), "--no-stream"]) == 0
+    (row,) = json.loads((tmp_path / "latest.json").read_text())["rows"]
+    assert row["cell"] == "IndRNN" and row["train"]["rnnkit_s"] > 0 and row["train"]["torch_s"] is None
