@@ -18,6 +18,7 @@ import rnnkit
 from helpers import check_fd
 from kernel_cases import assert_same_keys, problem, run
 from rnnkit import diagnostics, nn
+from rnnkit.datasets import adding_problem
 from rnnkit.nn.rnn_base import RNNBase
 from rnnkit.optim import Adam
 
@@ -160,17 +161,6 @@ def test_export_and_interop_refuse_it():
         to_torch(layer)
 
 
-def _adding(rng, n, T):
-    """The adding problem: x (T, n, 2) = (value ~ U(0, 1), marker); y (n, 1) the sum of the two marked values."""
-    x = np.zeros((T, n, 2), np.float32)
-    x[:, :, 0] = rng.uniform(0, 1, (T, n))
-    first = rng.integers(0, T // 2, n)
-    second = rng.integers(T // 2, T, n)
-    x[first, np.arange(n), 1] = 1.0
-    x[second, np.arange(n), 1] = 1.0
-    return x, (x[first, np.arange(n), 0] + x[second, np.arange(n), 0])[:, None]
-
-
 def test_learns_the_adding_problem():
     """Predicting the mean (1.0) gives MSE 1/6; a small IndRNN gets far below (about 0.002 over seeds 0-3)."""
     rng = np.random.default_rng(0)
@@ -184,7 +174,8 @@ def test_learns_the_adding_problem():
     opt = Adam(params, lr=1e-2)
     loss = nn.MSELoss()
     for _ in range(600):
-        x, y = _adding(rng, 64, T)
+        data = adding_problem(T, 64, rng=rng)
+        x, y = data.X, data.y
         out, _ = rnn(x)
         pred = head(out[-1])
         loss(pred, y)
@@ -194,7 +185,8 @@ def test_learns_the_adding_problem():
         rnn.backward(d_out)
         opt.step()
         rnn.constrain_()
-    x, y = _adding(np.random.default_rng(99), 500, T)
+    test = adding_problem(T, 500, seed=99)
+    x, y = test.X, test.y
     with rnnkit.no_grad():
         out, _ = rnn(x)
         mse = float(np.mean((head(out[-1]) - y) ** 2))

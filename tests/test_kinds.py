@@ -55,7 +55,8 @@ def test_reported_activations_come_from_the_reference_step(name):
     rng = np.random.default_rng(3)
     B, I, H = 4, 3, 5
     shapes = k.parameter_shapes(I, H, H)
-    w = CellWeights(rng.standard_normal(shapes["weight_ih"]), rng.standard_normal(shapes["weight_hh"]), None, None)
+    w_hh = rng.standard_normal(shapes["weight_hh"]) if "weight_hh" in shapes else None     # a kind may have none
+    w = CellWeights(rng.standard_normal(shapes["weight_ih"]), w_hh, None, None)
     state = tuple(rng.standard_normal((B, H)) for _ in k.state_names)
     for opts in [dict(zip(k.options, vals)) for vals in zip(*k.options.values())] or [{}]:
         opts = k.check_options(opts)
@@ -87,7 +88,8 @@ def test_layers_and_cells_read_the_record(name):
     for m in (layer, cell):
         assert m.kind is k and m.options == k.defaults
     shapes = k.parameter_shapes(3, 5, 5)
-    assert layer.weight_hh_l0.shape == shapes["weight_hh"] and cell.weight_ih.shape == shapes["weight_ih"]
+    assert layer.weight_ih_l0.shape == shapes["weight_ih"] and cell.weight_ih.shape == shapes["weight_ih"]
+    assert [n for n, _ in cell.named_parameters()] == list(shapes)
     _, state = layer(np.ones((2, 1, 3), np.float32))
     parts = state if isinstance(state, tuple) else (state,)     # (h_n,) is returned as the array h_n
     assert len(parts) == len(k.state_names) and all(s.shape == (1, 1, 5) for s in parts)

@@ -10,12 +10,14 @@ from rnnkit.nn.embedding import Embedding
 from rnnkit.nn.indrnn import IndRNN, IndRNNCell
 from rnnkit.nn.linear import Linear
 from rnnkit.nn.loss import BCEWithLogitsLoss, HuberLoss, L1Loss, Loss, MSELoss
+from rnnkit.nn.minrnn import MinGRU, MinGRUCell, MinLSTM, MinLSTMCell
 from rnnkit.nn.module import Module, Parameter
 from rnnkit.nn.rnn import GRU, LSTM, RNN
 from rnnkit.nn.sequence import FinalState, Flatten, LastStep, WindowMLP, length_mask
 
 __all__ = [
-    "Module", "Parameter", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "IndRNN", "IndRNNCell", "init",
+    "Module", "Parameter", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "init",
+    "IndRNN", "IndRNNCell", "MinGRU", "MinGRUCell", "MinLSTM", "MinLSTMCell",
     "Linear", "Embedding", "Dropout", "Tanh", "ReLU", "Sigmoid", "Identity", "Sequential",
     "LastStep", "FinalState", "Flatten", "WindowMLP", "length_mask",
     "Loss", "MSELoss", "L1Loss", "HuberLoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
