@@ -119,3 +119,21 @@ def long_scan_equals_loop(layer_cls):
     da, _ = loop.backward(np.ones_like(a))
     db, _ = par.backward(np.ones_like(b))
     np.testing.assert_allclose(db, da, rtol=1e-4, atol=1e-4)
+
+
+def export_and_interop_refuse(layer_cls):
+    import pytest
+
+    from rnnkit import nn
+
+    model = nn.Sequential(layer_cls(2, 3, rng=0))
+    pytest.importorskip("onnx", reason="onnx is not installed")
+    from rnnkit.export import UnsupportedModuleError, to_onnx
+
+    with pytest.raises(UnsupportedModuleError, match=layer_cls.__name__):
+        to_onnx(model, "unused.onnx")
+    pytest.importorskip("torch", reason="torch is not installed")
+    from rnnkit.interop import to_torch
+
+    with pytest.raises(TypeError, match=layer_cls.__name__):
+        to_torch(model)

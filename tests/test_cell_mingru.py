@@ -96,3 +96,7 @@ def test_matches_the_gru_on_the_adding_problem():
     mse_gru = _fit(nn.GRU(2, 24, rng=1), np.random.default_rng(0), T, steps)
     assert mse_min < 0.05, f"minGRU: test MSE {mse_min:.4f}"
     assert mse_gru < 0.05, f"GRU: test MSE {mse_gru:.4f}"
+
+
+def test_export_and_interop_refuse_it():
+    mc.export_and_interop_refuse(nn.MinGRU)

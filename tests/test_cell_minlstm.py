@@ -68,3 +68,7 @@ def test_forget_bias_init_finds_the_forget_gate():
 def test_learns_the_adding_problem():
     mse = _fit(nn.MinLSTM(2, 24, num_layers=2, rng=1), np.random.default_rng(0), 30, 300)
     assert mse < 0.05, f"minLSTM: test MSE {mse:.4f} (baseline 0.167)"
+
+
+def test_export_and_interop_refuse_it():
+    mc.export_and_interop_refuse(nn.MinLSTM)

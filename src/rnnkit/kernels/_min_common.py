@@ -2,7 +2,7 @@
 
 Both kinds are ``h_t = a_t * h_{t-1} + b_t`` with ``a_t, b_t`` functions of
 ``x_proj_t = x_t @ W_ih.T + b_ih`` alone (no recurrent weight). A kind gives
-``coefficients(xp) -> (log_a, a, b)`` and ``coefficients_backward(g, h_prev, xp) -> d_xp``
+``coefficients(xp, with_log) -> (log_a | None, a, b)`` and ``coefficients_backward(g, h_prev, xp) -> d_xp``
 (the gradient of the pre-activations from ``g = dL/dh_t``), vectorised over any leading
 shape, so the reference step (B, .) and the compiled twin (T, B, .) run the same equations.
 """

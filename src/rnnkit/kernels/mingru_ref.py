@@ -28,12 +28,12 @@ from rnnkit.kernels._min_common import ALGORITHMS, MinCache, make_step, softplus
 __all__ = ["MINGRU", "coefficients", "coefficients_backward", "step", "step_backward"]
 
 
-def coefficients(xp):
-    """xp (..., 2H) -> ``log a, a, b`` (..., H)."""
+def coefficients(xp, with_log=False):
+    """xp (..., 2H) -> ``log a`` (None unless ``with_log``), ``a``, ``b`` (..., H)."""
     H = xp.shape[-1] // 2
     p_z, h_tilde = xp[..., :H], xp[..., H:]
     z = sigmoid(p_z)
-    return -softplus(p_z), sigmoid(-p_z), z * h_tilde
+    return (-softplus(p_z) if with_log else None), 1 - z, z * h_tilde
 
 
 def coefficients_backward(g, h_prev, xp):

@@ -30,10 +30,14 @@ from rnnkit.kernels._min_common import ALGORITHMS, MinCache, log_sigmoid, make_s
 __all__ = ["MINLSTM", "coefficients", "coefficients_backward", "step", "step_backward"]
 
 
-def coefficients(xp):
-    """xp (..., 3H) -> ``log a, a, b`` (..., H)."""
+def coefficients(xp, with_log=False):
+    """xp (..., 3H) -> ``log a`` (None unless ``with_log``), ``a``, ``b`` (..., H)."""
     H = xp.shape[-1] // 3
     p_f, p_i, h_tilde = xp[..., :H], xp[..., H:2 * H], xp[..., 2 * H:]
+    if not with_log:
+        f, i = sigmoid(p_f), sigmoid(p_i)
+        s = f + i
+        return None, f / s, i / s * h_tilde
     lf, li = log_sigmoid(p_f), log_sigmoid(p_i)
     ls = np.logaddexp(lf, li)                                  # log(f + i)
     return lf - ls, np.exp(lf - ls), np.exp(li - ls) * h_tilde

@@ -58,10 +58,11 @@ def _mask(lengths, T, dt):
     return None if lengths is None else (np.arange(T)[:, None] < np.asarray(lengths)[None, :]).astype(dt)[:, :, None]
 
 
-def _coefficients(coefficients, xp, m):
-    log_a, a, b = coefficients(xp)
+def _coefficients(coefficients, xp, m, with_log):
+    log_a, a, b = coefficients(xp, with_log)                        # log a only for the scan
     if m is not None:
-        log_a, a, b = log_a * m, np.where(m > 0, a, 1), b * m      # padded: a = 1, b = 0
+        log_a = None if log_a is None else log_a * m
+        a, b = np.where(m > 0, a, 1), b * m                          # padded: a = 1, b = 0
     return log_a, a, b
 
 
@@ -80,7 +81,7 @@ def build(coefficients, coefficients_backward):
         if w.b_ih is not None:
             xp += w.b_ih
         m = _mask(lengths, T, dt)
-        log_a, a, b = _coefficients(coefficients, xp, m)
+        log_a, a, b = _coefficients(coefficients, xp, m, options["algorithm"] == "scan")
         h0 = np.array(state0[0], dtype=dt, copy=True, order="C")
         if options["algorithm"] == "loop":
             hs = _order(_loop(np.ascontiguousarray(_order(a, reverse)), np.ascontiguousarray(_order(b, reverse)),
@@ -105,7 +106,7 @@ def build(coefficients, coefficients_backward):
         T, B, I = x.shape
         H = cache.h_prev.shape[2]
         m = _mask(cache.lengths, T, dt)
-        log_a, a, _ = _coefficients(coefficients, xp, m)
+        log_a, a, _ = _coefficients(coefficients, xp, m, cache.algorithm == "scan")
         d = np.asarray(d_out, dtype=dt) if m is None else d_out * m
         g_n = np.zeros((B, H), dt) if d_state[0] is None else np.array(d_state[0], dtype=dt, copy=True, order="C")
         if cache.algorithm == "loop":
