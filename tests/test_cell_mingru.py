@@ -11,11 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import min_checks as mc
+import cell_checks as cc
 import rnnkit
 from rnnkit import nn
-from rnnkit.datasets import adding_problem
-from rnnkit.optim import Adam
 
 
 def test_one_step_by_hand():
@@ -35,31 +33,31 @@ def test_one_step_by_hand():
 @pytest.mark.parametrize("algorithm", ["loop", "scan"])
 @pytest.mark.parametrize("backend", rnnkit.available_backends())
 def test_layer_gradients_match_finite_differences(backend, algorithm):
-    mc.layer_gradients_match_finite_differences(nn.MinGRU, backend, algorithm)
+    cc.layer_gradients_match_finite_differences(nn.MinGRU, backend, algorithm=algorithm)
 
 
-@pytest.mark.parametrize("case", mc.CASES)
+@pytest.mark.parametrize("case", cc.CASES)
 def test_compiled_equals_reference(case):
     pytest.importorskip("rnnkit.kernels.fast")
-    mc.compiled_equals_reference("minGRU", *case)
+    cc.compiled_equals_reference("minGRU", *case)
 
 
 def test_long_scan_equals_loop():
     pytest.importorskip("rnnkit.kernels.fast")
-    mc.long_scan_equals_loop(nn.MinGRU)
+    cc.long_scan_equals_loop(nn.MinGRU)
 
 
 @pytest.mark.parametrize("backend", rnnkit.available_backends())
 def test_cell_equals_layer(backend):
-    mc.cell_equals_layer(nn.MinGRU, nn.MinGRUCell, backend)
+    cc.cell_equals_layer(nn.MinGRU, nn.MinGRUCell, backend)
 
 
 def test_diagnostics_run():
-    mc.diagnostics_run(nn.MinGRU, ("update",))
+    cc.diagnostics_run(nn.MinGRU, ("update",))
 
 
 def test_save_load_round_trip(tmp_path):
-    mc.save_load_round_trip(nn.MinGRU, tmp_path)
+    cc.save_load_round_trip(nn.MinGRU, tmp_path, algorithm="scan")
 
 
 def test_bad_algorithm_and_shapes():
@@ -69,34 +67,15 @@ def test_bad_algorithm_and_shapes():
     assert [n for n, _ in layer.named_parameters()] == ["weight_ih_l0"] and layer.weight_ih_l0.shape == (6, 2)
 
 
-def _fit(rnn, rng, T, steps):
-    head = nn.Linear(rnn.hidden_size, 1, rng=7)
-    opt = Adam(list(rnn.parameters()) + list(head.parameters()), lr=1e-2)
-    loss = nn.MSELoss()
-    for _ in range(steps):
-        data = adding_problem(T, 64, rng=rng)
-        out, _ = rnn(data.X)
-        loss(head(out[-1]), data.y)
-        opt.zero_grad()
-        d_out = np.zeros_like(out)
-        d_out[-1] = head.backward(loss.backward())
-        rnn.backward(d_out)
-        opt.step()
-    test = adding_problem(T, 500, seed=99)
-    with rnnkit.no_grad():
-        out, _ = rnn(test.X)
-        return float(np.mean((head(out[-1]) - test.y) ** 2))
-
-
 def test_matches_the_gru_on_the_adding_problem():
     """Two stacked minGRU layers (one alone cannot gate on the marker: its gates see x_t only)
     and a GRU, the same budget; baseline MSE 1/6."""
     T, steps = 30, 300
-    mse_min = _fit(nn.MinGRU(2, 24, num_layers=2, rng=1), np.random.default_rng(0), T, steps)
-    mse_gru = _fit(nn.GRU(2, 24, rng=1), np.random.default_rng(0), T, steps)
+    mse_min = cc.fit_adding(nn.MinGRU(2, 24, num_layers=2, rng=1), np.random.default_rng(0), T, steps)
+    mse_gru = cc.fit_adding(nn.GRU(2, 24, rng=1), np.random.default_rng(0), T, steps)
     assert mse_min < 0.05, f"minGRU: test MSE {mse_min:.4f}"
     assert mse_gru < 0.05, f"GRU: test MSE {mse_gru:.4f}"
 
 
 def test_export_and_interop_refuse_it():
-    mc.export_and_interop_refuse(nn.MinGRU)
+    cc.export_and_interop_refuse(nn.MinGRU)

@@ -9,10 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import min_checks as mc
+import cell_checks as cc
 import rnnkit
 from rnnkit import nn
-from test_cell_mingru import _fit
 
 
 def test_one_step_by_hand():
@@ -33,31 +32,31 @@ def test_one_step_by_hand():
 @pytest.mark.parametrize("algorithm", ["loop", "scan"])
 @pytest.mark.parametrize("backend", rnnkit.available_backends())
 def test_layer_gradients_match_finite_differences(backend, algorithm):
-    mc.layer_gradients_match_finite_differences(nn.MinLSTM, backend, algorithm)
+    cc.layer_gradients_match_finite_differences(nn.MinLSTM, backend, algorithm=algorithm)
 
 
-@pytest.mark.parametrize("case", mc.CASES)
+@pytest.mark.parametrize("case", cc.CASES)
 def test_compiled_equals_reference(case):
     pytest.importorskip("rnnkit.kernels.fast")
-    mc.compiled_equals_reference("minLSTM", *case)
+    cc.compiled_equals_reference("minLSTM", *case)
 
 
 def test_long_scan_equals_loop():
     pytest.importorskip("rnnkit.kernels.fast")
-    mc.long_scan_equals_loop(nn.MinLSTM)
+    cc.long_scan_equals_loop(nn.MinLSTM)
 
 
 @pytest.mark.parametrize("backend", rnnkit.available_backends())
 def test_cell_equals_layer(backend):
-    mc.cell_equals_layer(nn.MinLSTM, nn.MinLSTMCell, backend)
+    cc.cell_equals_layer(nn.MinLSTM, nn.MinLSTMCell, backend)
 
 
 def test_diagnostics_run():
-    mc.diagnostics_run(nn.MinLSTM, ("forget", "input"))
+    cc.diagnostics_run(nn.MinLSTM, ("forget", "input"))
 
 
 def test_save_load_round_trip(tmp_path):
-    mc.save_load_round_trip(nn.MinLSTM, tmp_path)
+    cc.save_load_round_trip(nn.MinLSTM, tmp_path, algorithm="scan")
 
 
 def test_forget_bias_init_finds_the_forget_gate():
@@ -66,9 +65,9 @@ def test_forget_bias_init_finds_the_forget_gate():
 
 
 def test_learns_the_adding_problem():
-    mse = _fit(nn.MinLSTM(2, 24, num_layers=2, rng=1), np.random.default_rng(0), 30, 300)
+    mse = cc.fit_adding(nn.MinLSTM(2, 24, num_layers=2, rng=1), np.random.default_rng(0), 30, 300)
     assert mse < 0.05, f"minLSTM: test MSE {mse:.4f} (baseline 0.167)"
 
 
 def test_export_and_interop_refuse_it():
-    mc.export_and_interop_refuse(nn.MinLSTM)
+    cc.export_and_interop_refuse(nn.MinLSTM)

@@ -1,8 +1,10 @@
-"""Checks shared by the tests of the input-gated kinds (minGRU, minLSTM: ``test_cell_min*.py``).
+"""Checks shared by the tests of the cell kinds beyond PyTorch's (``tests/test_cell_<kind>.py``).
 
-Each takes the layer class, the cell class and the kind's name, and checks against an outside
-truth: central finite differences in float64 through the layer, the compiled loop and scan
-against the NumPy reference, the cell against the layer, a step computed by hand.
+Each takes the layer class (and the cell class or the kind's name) and the kind's options, and
+checks against an outside truth: central finite differences in float64 through the layer
+(stacked, bidirectional, lengths, batch_first), the compiled twin against the NumPy reference
+(minGRU/minLSTM: both algorithms), the cell against the layer; and that the diagnostics,
+saving, export/interop (a refusal naming the class) and a small learning task work.
 """
 
 from __future__ import annotations
@@ -21,11 +23,10 @@ CASES = list(itertools.product((np.float32, np.float64), (False, True), (False, 
                                ("loop", "scan")))   # dtype, reverse, lengths, bias, algorithm
 
 
-def layer_gradients_match_finite_differences(layer_cls, backend, algorithm):
+def layer_gradients_match_finite_differences(layer_cls, backend, **options):
     rnnkit.set_backend(backend)
     rng = np.random.default_rng(0)
-    layer = layer_cls(3, 4, num_layers=2, bidirectional=True, batch_first=True, algorithm=algorithm,
-                      dtype=np.float64, rng=1)
+    layer = layer_cls(3, 4, num_layers=2, bidirectional=True, batch_first=True, dtype=np.float64, rng=1, **options)
     x = rng.standard_normal((3, 5, 3))                           # (B, T, I)
     lengths = np.array([5, 2, 4])
     h0 = rng.standard_normal((4, 3, 4))
@@ -38,7 +39,7 @@ def layer_gradients_match_finite_differences(layer_cls, backend, algorithm):
             out, h_n = layer(x, h0, lengths=lengths)
         return float((out * d_out).sum() + (h_n * d_hn).sum())
 
-    cfg = f"{backend} {algorithm}"
+    cfg = f"{backend} {options}"
     for name, p in layer.named_parameters():
         check_fd(f"grad of {name}", p.grad, loss, p.data, rng, n=5, config=cfg, rtol=1e-7)
     check_fd("dx", dx, loss, x, rng, n=6, config=cfg, rtol=1e-7)
@@ -66,11 +67,11 @@ def compiled_equals_reference(kind, dtype, reverse, with_lengths, bias, algorith
             assert err <= TOL[dtype] * scale, f"{name}: compiled {algorithm} differs from reference by {err:.3g}"
 
 
-def cell_equals_layer(layer_cls, cell_cls, backend):
+def cell_equals_layer(layer_cls, cell_cls, backend, **options):
     rnnkit.set_backend(backend)
     rng = np.random.default_rng(5)
-    cell = cell_cls(3, 6, dtype=np.float64, rng=2)
-    layer = layer_cls(3, 6, dtype=np.float64, rng=3)
+    cell = cell_cls(3, 6, dtype=np.float64, rng=2, **options)
+    layer = layer_cls(3, 6, dtype=np.float64, rng=3, **options)
     layer.load_state_dict({f"{k}_l0": v for k, v in cell.state_dict().items()})
     x = rng.standard_normal((4, 2, 3))
     out, _ = layer(x)
@@ -85,24 +86,24 @@ def cell_equals_layer(layer_cls, cell_cls, backend):
     assert dx.shape == (2, 3) and dh.shape == (2, 6)
 
 
-def diagnostics_run(layer_cls, gates):
+def diagnostics_run(layer_cls, gates, kind="sigmoid"):
     layer = layer_cls(3, 5, num_layers=2, bidirectional=True, rng=0)
     x = np.random.default_rng(3).standard_normal((8, 2, 3))
     stats = diagnostics.gate_stats(layer, x, lengths=np.array([8, 5]))
     assert set(stats) == {f"{w}/{g}" for w in ("l0", "l0_reverse", "l1", "l1_reverse") for g in gates}
-    assert all(s.kind == "sigmoid" for s in stats.values())
+    assert all(s.kind == kind for s in stats.values())
     flow = diagnostics.gradient_flow(layer, x)
     assert flow.dh.shape == (2, 2, 8, 2, 5) and np.isfinite(flow.dh).all()
     assert diagnostics.jacobian_norms(layer, x).shape == (2, 2, 8)
 
 
-def save_load_round_trip(layer_cls, tmp_path):
-    layer = layer_cls(3, 4, num_layers=2, bidirectional=True, algorithm="scan", rng=0)
+def save_load_round_trip(layer_cls, tmp_path, **options):
+    layer = layer_cls(3, 4, num_layers=2, bidirectional=True, rng=0, **options)
     x = np.random.default_rng(1).standard_normal((5, 2, 3)).astype(np.float32)
     want, _ = layer(x)
     rnnkit.save_model(layer, tmp_path / "m.rnnkit")
     back = rnnkit.load_model(tmp_path / "m.rnnkit")
-    assert type(back) is layer_cls and back.algorithm == "scan"
+    assert type(back) is layer_cls and all(getattr(back, k) == v for k, v in options.items())
     got, _ = back(x)
     np.testing.assert_array_equal(got, want)
 
@@ -137,3 +138,30 @@ def export_and_interop_refuse(layer_cls):
 
     with pytest.raises(TypeError, match=layer_cls.__name__):
         to_torch(model)
+
+
+def fit_adding(rnn, rng, T, steps, lr=1e-2, after_step=None) -> float:
+    """Train ``rnn`` + a Linear head on the adding problem (batches of 64); the test MSE on 500
+    fresh sequences (predicting the mean gives 1/6). ``after_step(rnn)`` runs after each update."""
+    from rnnkit import nn
+    from rnnkit.datasets import adding_problem
+    from rnnkit.optim import Adam
+
+    head = nn.Linear(rnn.hidden_size, 1, rng=7)
+    opt = Adam(list(rnn.parameters()) + list(head.parameters()), lr=lr)
+    loss = nn.MSELoss()
+    for _ in range(steps):
+        data = adding_problem(T, 64, rng=rng)
+        out, _ = rnn(data.X)
+        loss(head(out[-1]), data.y)
+        opt.zero_grad()
+        d_out = np.zeros_like(out)
+        d_out[-1] = head.backward(loss.backward())
+        rnn.backward(d_out)
+        opt.step()
+        if after_step is not None:
+            after_step(rnn)
+    test = adding_problem(T, 500, seed=99)
+    with rnnkit.no_grad():
+        out, _ = rnn(test.X)
+        return float(np.mean((head(out[-1]) - test.y) ** 2))
