@@ -86,7 +86,7 @@ def test_contract_types_and_bias_free_gradients(kind):
     the caller's arrays (x, weights, state) are not modified."""
     rng = np.random.default_rng(_seed("contract", kind))
     p = problem(kind, 4, 3, 5, 6, rng, bias=False).astype(np.float32)
-    copies = [a.copy() for a in (p.x, p.w.W_ih, p.w.W_hh, *p.state0)]
+    copies = [None if a is None else a.copy() for a in (p.x, p.w.W_ih, p.w.W_hh, *p.state0)]   # W_hh may be None
     for backend in ("numpy", "numba"):
         impl = implementation(kind, backend)
         fwd = impl.forward(p.x, p.w, p.state0, None, False, True, p.options)

@@ -20,9 +20,13 @@ import rnnkit
 from rnnkit import nn
 from rnnkit.kernels import KINDS, CellWeights, get_kind, reference
 from rnnkit.nn import directions
+from rnnkit.nn.cells import _CellBase
 from rnnkit.nn.rnn_base import RNNBase
 
-LAYERS = {"RNN": (nn.RNN, nn.RNNCell), "GRU": (nn.GRU, nn.GRUCell), "LSTM": (nn.LSTM, nn.LSTMCell)}
+# every kind's public layer and cell class, found in rnnkit.nn by their ``mode``
+LAYERS = {name: tuple(next(c for c in vars(nn).values() if isinstance(c, type) and issubclass(c, base)
+                           and c.mode == name and c is not base) for base in (RNNBase, _CellBase))
+          for name in KINDS}
 
 
 @pytest.mark.parametrize("name", list(KINDS))
@@ -50,7 +54,9 @@ def test_reported_activations_come_from_the_reference_step(name):
     k = KINDS[name]
     rng = np.random.default_rng(3)
     B, I, H = 4, 3, 5
-    w = CellWeights(rng.standard_normal((k.gates * H, I)), rng.standard_normal((k.gates * H, H)), None, None)
+    shapes = k.parameter_shapes(I, H, H)
+    w_hh = rng.standard_normal(shapes["weight_hh"]) if "weight_hh" in shapes else None     # a kind may have none
+    w = CellWeights(rng.standard_normal(shapes["weight_ih"]), w_hh, None, None)
     state = tuple(rng.standard_normal((B, H)) for _ in k.state_names)
     for opts in [dict(zip(k.options, vals)) for vals in zip(*k.options.values())] or [{}]:
         opts = k.check_options(opts)
@@ -71,7 +77,7 @@ def test_option_errors_name_the_option():
     with pytest.raises(TypeError, match="LSTM got unexpected option.*nonlinearity"):
         RNNBase(3, 4, mode="LSTM", nonlinearity="tanh")
     with pytest.raises(ValueError, match="cell kind must be one of"):
-        RNNBase(3, 4, mode="IndRNN")
+        RNNBase(3, 4, mode="NoSuchKind")
 
 
 @pytest.mark.parametrize("name", list(KINDS))
@@ -81,7 +87,9 @@ def test_layers_and_cells_read_the_record(name):
     layer, cell = layer_cls(3, 5, rng=0), cell_cls(3, 5, rng=0)
     for m in (layer, cell):
         assert m.kind is k and m.options == k.defaults
-    assert layer.weight_hh_l0.shape == (k.gates * 5, 5) and cell.weight_ih.shape == (k.gates * 5, 3)
+    shapes = k.parameter_shapes(3, 5, 5)
+    assert layer.weight_ih_l0.shape == shapes["weight_ih"] and cell.weight_ih.shape == shapes["weight_ih"]
+    assert [n for n, _ in cell.named_parameters()] == list(shapes)
     _, state = layer(np.ones((2, 1, 3), np.float32))
     parts = state if isinstance(state, tuple) else (state,)     # (h_n,) is returned as the array h_n
     assert len(parts) == len(k.state_names) and all(s.shape == (1, 1, 5) for s in parts)

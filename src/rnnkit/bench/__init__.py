@@ -33,7 +33,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _parse_list(name, text, allowed, note=""):
     """Comma-separated names, any case (``lstm`` or ``LSTM``), each one of ``allowed``."""
-    items = [s.strip().upper() for s in text.split(",") if s.strip()]
+    canonical = {a.upper(): a for a in allowed}                    # 'indrnn' -> 'IndRNN'
+    items = [canonical.get(s.strip().upper(), s.strip()) for s in text.split(",") if s.strip()]
     bad = [s for s in items if s not in allowed]
     if bad or not items:
         raise SystemExit(

@@ -86,7 +86,7 @@ def run_grid(cells, rows, rows_all, repeat, threads, use_torch, stream, out_dir,
                 row = {"cell": cell, "row": name, "T": r.T, "B": r.B, "I": r.I, "H": r.H,
                        "train_flops": grid.train_flops(cell, r)}
                 peer_train = peer_infer = None
-                if peer is not None:
+                if peer is not None and hasattr(torch.nn, cell):        # a peer only for torch.nn's kinds
                     m, xt = peer.make(cell, layer, x)
                     peer_train, peer_infer = peer.times(m, xt, repeat)
                     row["agreement"] = runners.agreement(peer, layer, x, m, xt)
@@ -106,7 +106,7 @@ def run_grid(cells, rows, rows_all, repeat, threads, use_torch, stream, out_dir,
         for row in results["rows"]:
             layer, x = runners.make_rnnkit(row["cell"], rows_all[row["row"]])
             row["memory"] = {"rnnkit_bytes": runners.rnnkit_peak_bytes(layer, x), "torch_bytes": None}
-            if peer is not None:
+            if peer is not None and hasattr(torch.nn, row["cell"]):
                 row["memory"]["torch_bytes"] = peer.peak_bytes(*peer.make(row["cell"], layer, x))
     results["gemm_gflops_before"], results["gemm_gflops_after"] = gemm_before, gemm_after
     rate = 0.5 * (gemm_before + gemm_after) * 1e9

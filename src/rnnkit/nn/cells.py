@@ -42,6 +42,10 @@ __all__ = ["RNNCell", "LSTMCell", "GRUCell"]
 _new_tuple = tuple.__new__
 
 
+def _data(p):
+    return None if p is None else p.data
+
+
 class _CellBase(Module):
     """Shared constructor, forward and backward of the cells; ``mode`` names the kind's record."""
 
@@ -143,10 +147,11 @@ class _CellBase(Module):
                 elif a.dtype != dt or not a.flags.c_contiguous:
                     states[k] = np.ascontiguousarray(a, dtype=dt)
         par = self._parameters
-        w_ih, w_hh = par["weight_ih"].data, par["weight_hh"].data
-        if w_ih.dtype != dt or w_hh.dtype != dt or not (w_ih.flags.c_contiguous and w_hh.flags.c_contiguous):
+        w_ih, w_hh = par["weight_ih"].data, _data(par.get("weight_hh"))    # a kind may have no weight_hh
+        if w_ih.dtype != dt or not w_ih.flags.c_contiguous or (
+                w_hh is not None and (w_hh.dtype != dt or not w_hh.flags.c_contiguous)):
             return None
-        b_ih, b_hh = (par["bias_ih"].data, par["bias_hh"].data) if self.bias else (None, None)
+        b_ih, b_hh = (par["bias_ih"].data, _data(par.get("bias_hh"))) if self.bias else (None, None)
         extra = {n: par[n].data for n in self._extra_names} if self._extra_names else None
         if not batched:
             x, states = x[None], [s[None] for s in states]
