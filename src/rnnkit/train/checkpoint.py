@@ -99,6 +99,33 @@ def _restore(trainer, snap) -> None:
     trainer.epoch, trainer.step, trainer.stop_training, trainer.history = counters
 
 
+def _same_config(own: dict, saved: dict) -> bool:
+    """Whether a saved model configuration describes ``own``; a keyword argument the saved one
+    lacks (a file written before the class grew it) counts as its default."""
+    if own == saved:
+        return True
+    if not isinstance(saved, dict) or own.get("class") != saved.get("class") or own.get("args") != saved.get("args"):
+        return False
+    import inspect
+
+    from rnnkit.io import allowed_classes, pack
+
+    cls = allowed_classes().get(own["class"])
+    mine, theirs = own.get("kwargs", {}), saved.get("kwargs")
+    if cls is None or not isinstance(theirs, dict) or set(theirs) - set(mine):
+        return False
+    params = inspect.signature(cls.__init__).parameters
+    for k, v in mine.items():
+        if k in theirs:
+            if theirs[k] != v:
+                return False
+        elif k not in params or params[k].default is inspect.Parameter.empty:
+            return False
+        elif json.loads(json.dumps(pack(params[k].default, {}))) != v:
+            return False
+    return True
+
+
 def load_checkpoint(path, trainer) -> dict:
     """Restore ``trainer`` (fresh objects of the same kinds) from ``path``; returns the metadata.
 
@@ -116,7 +143,7 @@ def load_checkpoint(path, trainer) -> dict:
         if saved_cbs != own_cbs:
             raise ValueError(f"{path}: checkpoint callbacks are {saved_cbs}, got {own_cbs}")
         own_config = json.loads(json.dumps(module_config(trainer.model, {})))
-        if own_config != meta["model"]["config"]:
+        if not _same_config(own_config, meta["model"]["config"]):
             raise ValueError(
                 f"{path}: checkpoint model {meta['model']['config']} differs from the model given {own_config}"
             )
