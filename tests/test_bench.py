@@ -52,3 +52,38 @@ def test_bench_rejects_bad_arguments(tmp_path):
         main(["--quick", "--rows", "ZZ", "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="--repeat"):
         main(["--repeat", "0", "--out", str(tmp_path)])
+
+
+def test_bench_writes_nothing_without_save(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["--quick", "--cells", "RNN", "--no-torch", "--no-jax", "--no-stream"]) == 0
+    assert list(tmp_path.iterdir()) == []
+    assert "nothing written" in capsys.readouterr().out
+
+
+def test_bench_header_and_stacked_rows(tmp_path, capsys):
+    main(["--quick", "--cells", "GRU,LSTM", "--out", str(tmp_path), "--no-stream", "--no-jax"])
+    out = capsys.readouterr().out
+    assert "SIMD: CPU" in out and "OpenBLAS core type" in out
+    assert "profiler_start" not in out
+    data = json.loads((tmp_path / "latest.json").read_text())
+    m = data["machine"]
+    assert m["simd"]["gemm_bits"] == 256 and m["simd"]["numba_bits"] in (128, 256, 512)
+    assert m["openblas"]["OPENBLAS_CORETYPE"] != ""
+    assert [(r["cell"], r["row"]) for r in data["stacked"]] == [("LSTM", "2x bi Q"), ("GRU", "2x bi Q")]
+    for r in data["stacked"]:
+        assert max(r["lengths"]) == r["T"] and min(r["lengths"]) >= r["T"] // 4
+        if r.get("agreement"):
+            assert r["agreement"]["max_abs_diff_output"] < 1e-5 and r["agreement"]["max_rel_diff_grad"] < 1e-5
+
+
+def test_bench_jax_peer_when_installed(tmp_path):
+    pytest.importorskip("jax", reason="jax is not installed")
+    main(["--quick", "--cells", "LSTM", "--out", str(tmp_path), "--no-stream", "--no-stacked", "--no-torch"])
+    row = json.loads((tmp_path / "latest.json").read_text())["rows"][0]
+    assert row["train"]["jax_s"] > 0 and row["train"]["best_peer"] == "jax"
+
+
+def test_bench_unknown_option_is_one_line():
+    with pytest.raises(SystemExit, match="^rnnkit bench: unrecognized arguments: --bogus$"):
+        main(["--bogus"])

@@ -25,10 +25,10 @@ def _mb(v):
 def table_lines(results: dict) -> list[str]:
     lines = [
         "| cell | row | train rnnkit ms | train torch ms | train ratio | infer rnnkit ms | infer torch ms "
-        "| infer ratio | roofline (train) | peak MB rnnkit / torch | max diff out / grad |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| infer ratio | best peer | roofline (train) | peak MB rnnkit / torch | max diff out / grad |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in results["rows"]:
+    for r in results["rows"] + results.get("stacked", []):
         tr, inf = r["train"], r["infer"]
         mem = r.get("memory") or {}
         agr = r.get("agreement") or {}
@@ -37,6 +37,7 @@ def table_lines(results: dict) -> list[str]:
             f"| {r['cell']} | {r['row']} | {_ms(tr['rnnkit_s'])} | {_ms(tr.get('torch_s'))} "
             f"| {_ratio(tr.get('ratio'))} "
             f"| {_ms(inf['rnnkit_s'])} | {_ms(inf.get('torch_s'))} | {_ratio(inf.get('ratio'))} "
+            f"| {tr.get('best_peer') or '-'} "
             f"| {_pct(tr['roofline_fraction'])} | {_mb(mem.get('rnnkit_bytes'))} / {_mb(mem.get('torch_bytes'))} "
             f"| {diff} |"
         )

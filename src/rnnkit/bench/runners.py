@@ -14,7 +14,11 @@ BLAS packing buffers) is not counted on either side.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import tracemalloc
+import warnings
 
 import numpy as np
 
@@ -75,11 +79,35 @@ def rnnkit_stream_time(repeat, seed: int = 0) -> float:
     return best_time(run, repeat) / STREAM["steps"]
 
 
+@contextlib.contextmanager
+def _quiet():
+    """Silence the torch profiler's own output (kineto's lines on fds 1 and 2, its warnings)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, null):
+            os.close(fd)
+
+
 class TorchPeer:
     """The same measurements on ``torch.nn`` (float32, CPU)."""
 
     def __init__(self, torch):
         self.torch = torch
+
+    def supports(self, cell: str) -> bool:
+        """Whether ``torch.nn`` has the kind (IndRNN, minGRU, ... have no PyTorch layer)."""
+        return hasattr(self.torch.nn, cell)
 
     def make(self, cell: str, layer, x):
         torch = self.torch
@@ -107,7 +135,8 @@ class TorchPeer:
     def peak_bytes(self, m, xt) -> int:
         torch = self.torch
         self.train_step(m, xt)
-        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as prof:
+        with _quiet(), torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU],
+                                              profile_memory=True) as prof:
             self.train_step(m, xt)
         events = sorted(
             (e for e in prof.events() if getattr(e, "cpu_memory_usage", 0)),

@@ -28,9 +28,10 @@ from numba.extending import intrinsic
 
 from rnnkit.kernels.fast._jit import kernel
 
-__all__ = ["PANEL", "pack", "pack_transposed", "gemm_packed", "gemm_packed2"]
+__all__ = ["PANEL", "VECTOR_BITS", "pack", "pack_transposed", "gemm_packed", "gemm_packed2"]
 
 PANEL = 16
+VECTOR_BITS = 256                # the microkernel's vectors: 8 float32 (``rnnkit bench`` reports it)
 _MAX_ROWS = 6
 
 
