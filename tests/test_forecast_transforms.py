@@ -119,10 +119,12 @@ def test_plan_transform_rules():
     t = np.arange(144.0)
     seasonal = (100 * np.exp(0.01 * t) * (1 + 0.2 * np.sin(2 * np.pi * t / 12)))[:, None]
     assert plan_transform([seasonal], 12, "auto", "auto") == (True, (12,))
+    assert plan_transform([seasonal], 12, "auto", "auto", one_step=True) == (True, (12, 1))
     walk = np.random.default_rng(6).normal(size=(150, 1)).cumsum(axis=0)
     assert plan_transform([walk], 1, "auto", "auto") == (False, (1,))
     noise = np.random.default_rng(7).normal(size=(150, 1))
     assert plan_transform([noise], 1, "auto", "auto") == (False, ())
+    assert plan_transform([noise], 1, "auto", "auto", one_step=True) == (False, ())
     assert plan_transform([noise], 12, False, "both") == (False, (12, 1))
     with pytest.raises(ValueError, match="log=True needs positive values"):
         plan_transform([noise], 1, True, "none")

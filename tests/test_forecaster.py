@@ -19,10 +19,12 @@ def _rmse(a, b):
     return float(np.sqrt(np.mean((np.asarray(a) - np.asarray(b)) ** 2)))
 
 
-def test_learns_a_clean_seasonal_sine_well_beyond_naive():
+@pytest.mark.parametrize("strategy", ["direct", "recursive"])
+def test_learns_a_clean_seasonal_sine_well_beyond_naive(strategy):
     y = _sine(132, m=8)
     tr, te = y[:120], y[120:]
-    est = RNNForecaster(horizon=12, season_length=8, differencing="none", log=False, random_state=0, **FAST).fit(tr)
+    est = RNNForecaster(horizon=12, strategy=strategy, season_length=8, differencing="none", log=False,
+                        random_state=0, **FAST).fit(tr)
     pred = est.predict()
     assert pred.shape == (12,)
     naive = _rmse(naive_forecast(tr, 12), te)
@@ -150,6 +152,20 @@ def test_save_load_predicts_bitwise_the_same(tmp_path):
                                   est.predict_interval(future_covariates=f, n_paths=50)[1])
     assert back.history_.history["val_loss"] == est.history_.history["val_loss"]
     assert back.lags_ == est.lags_ and back.season_length_ == 12
+    for k in ("series", "origin", "y_true", "y_pred"):
+        np.testing.assert_array_equal(back.validation_forecasts_[k], est.validation_forecasts_[k])
+
+
+def test_validation_forecasts_are_the_last_windows_in_the_series_units():
+    y = _sine(100, noise=0.1)
+    est = RNNForecaster(horizon=3, season_length=12, random_state=0, **FAST).fit(y)
+    v = est.validation_forecasts_
+    n = len(v["origin"])
+    # windows: origins d + L .. T - K = 24 .. 97 (74), the last round(0.15 * 74) = 11 held out
+    assert n == 11 and list(v["origin"]) == list(range(87, 98))
+    for t0, truth, pred in zip(v["origin"], v["y_true"], v["y_pred"]):
+        np.testing.assert_array_equal(truth[:, 0], y[t0:t0 + 3])
+        np.testing.assert_allclose(pred[:, 0], est.predict(3, y=y[:t0]), rtol=1e-12)
 
 
 def test_ensemble_averages_its_members():
@@ -179,7 +195,8 @@ def test_score_is_negative_rmse_of_the_continuation():
 
 # -- bad input -----------------------------------------------------------------------------
 def test_series_shorter_than_lags_plus_horizon():
-    with pytest.raises(ValueError, match=r"y has 20 steps; it needs at least lags \+ differencing \+ horizon = 12 \+ 0 \+ 10"):
+    msg = r"y has 20 steps; it needs at least lags \+ differencing \+ horizon = 12 \+ 0 \+ 10"
+    with pytest.raises(ValueError, match=msg):
         RNNForecaster(lags=12, horizon=10, season_length=1, differencing="none").fit(np.arange(20.0))
 
 
@@ -197,7 +214,8 @@ def test_horizon_zero_and_bad_params():
 def test_nan_positions_reported_or_imputed_when_asked():
     y = _sine(100)
     y[[5, 17, 18]] = np.nan
-    with pytest.raises(ValueError, match=r"y has 3 missing value\(s\) \(NaN\) at step\(s\) \[5, 17, 18\]; pass impute="):
+    msg = r"y has 3 missing value\(s\) \(NaN\) at step\(s\) \[5, 17, 18\]; pass impute="
+    with pytest.raises(ValueError, match=msg):
         RNNForecaster().fit(y)
     with pytest.raises(ValueError, match=r"\(step, channel\) \[\(5, 1\)\]"):
         RNNForecaster().fit(np.stack([_sine(100), np.where(np.arange(100) == 5, np.nan, 1.0)], 1))
@@ -220,7 +238,8 @@ def test_non_numeric_series():
 
 def test_wrong_covariate_lengths():
     y = _sine(100)
-    with pytest.raises(ValueError, match=r"future_covariates must have 100 rows \(the length of the series \(100\)\), got 90"):
+    msg = r"future_covariates must have 100 rows \(the length of the series \(100\)\), got 90"
+    with pytest.raises(ValueError, match=msg):
         RNNForecaster().fit(y, future_covariates=np.zeros((90, 1)))
     with pytest.raises(ValueError, match=r"past_covariates must be a list of 2 arrays"):
         RNNForecaster().fit([y, y], past_covariates=np.zeros((100, 1)))
@@ -231,7 +250,8 @@ def test_wrong_covariate_lengths():
         est.predict(future_covariates=np.zeros((3, 1)))
     with pytest.raises(ValueError, match=r"future_covariates \(2 columns, h rows\) are needed"):
         est.predict()
-    with pytest.raises(ValueError, match=r"future_covariates must have 63 rows \(the length of the series \(60\) \+ 3 steps\)"):
+    msg = r"future_covariates must have 63 rows \(the length of the series \(60\) \+ 3 steps\)"
+    with pytest.raises(ValueError, match=msg):
         est.predict(y=y[:60], future_covariates=np.zeros((60, 2)))
 
 

@@ -8,8 +8,11 @@ run repeatable; ``save(path)`` / :func:`rnnkit.load` keep everything fitted in o
 from rnnkit.estimators._base import BaseEstimator, check_is_fitted
 from rnnkit.estimators._persist import load, register_estimator
 from rnnkit.estimators._training import FitSettings, KeepBest, MaxTime, train_network
+from rnnkit.estimators.backtest import BacktestResult, backtest
+from rnnkit.estimators.forecaster import RNNForecaster
 
 __all__ = [
     "BaseEstimator", "check_is_fitted", "load", "register_estimator",
     "FitSettings", "KeepBest", "MaxTime", "train_network",
+    "RNNForecaster", "backtest", "BacktestResult",
 ]

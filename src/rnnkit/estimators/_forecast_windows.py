@@ -5,12 +5,13 @@ transform of order ``d`` starts at time ``d``. An example with forecast origin `
 first predicted time) reads the ``L`` past steps ``t0-L .. t0-1`` and predicts ``K`` steps::
 
     x[j]     = [w(t0-L+j) (C) | past covariates(t0-L+j) | future covariates(t0-L+j)]   j < L
-    x[L+k]   = [0             | 0                        | future covariates(t0+k)]     k < K  (only with future covariates)
+    x[L+k]   = [0             | 0                        | future covariates(t0+k)]     k < K
     y        = w(t0 .. t0+K-1), flattened to (K * C,)
 
-so ``t0`` runs over ``d + L .. T - K``: a series gives ``T - K - d - L + 1`` examples. A
-forecast of ``h`` steps from a history of ``T0`` steps runs blocks of ``K`` steps (``K = 1``:
-recursive), each from the history extended by the previous blocks' forecasts.
+(the K horizon rows exist only with future covariates), so ``t0`` runs over ``d + L .. T - K``:
+a series gives ``T - K - d - L + 1`` examples. A forecast of ``h`` steps from a history of
+``T0`` steps runs blocks of ``K`` steps (``K = 1``: recursive), each from the history extended
+by the previous blocks' forecasts.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 
 from rnnkit._grad_mode import inference_mode
 
-__all__ = ["make_examples", "Covariates", "forecast_paths"]
+__all__ = ["make_examples", "split_examples", "Covariates", "forecast_paths"]
 
 
 class Covariates:
@@ -42,8 +43,11 @@ class Covariates:
         return np.concatenate(parts, axis=1)
 
 
-def make_examples(w: np.ndarray, d: int, cov: Covariates, L: int, K: int, dtype=np.float32):
-    """All examples of one series: ``X (N, L[+K], I)``, ``Y (N, K*C)`` (see the module docstring)."""
+def make_examples(w: np.ndarray, d: int, cov: Covariates, L: int, K: int, center: bool = False, dtype=np.float32):
+    """All examples of one series: ``X (N, L[+K], I)``, ``Y (N, K*C)``, their origins ``t0 (N,)``.
+
+    ``center``: the targets' window and values are taken relative to the mean of the window.
+    """
     T = w.shape[0] + d
     C = w.shape[1]
     origins = np.arange(d + L, T - K + 1)                               # (N,)
@@ -56,12 +60,16 @@ def make_examples(w: np.ndarray, d: int, cov: Covariates, L: int, K: int, dtype=
     if cov.future is not None:
         X[:, L:, :rows.shape[1] - cov.future.shape[1]] = 0.0            # horizon rows: future covariates only
     widx = origins[:, None] - d + np.arange(K)[None, :]                 # (N, K)
-    Y = w[widx].reshape(N, K * C).astype(dtype)                         # (N, K*C)
-    return X, Y
+    Y = w[widx]                                                         # (N, K, C)
+    if center:
+        mu = X[:, :L, :C].mean(axis=1, keepdims=True)                   # (N, 1, C)
+        X[:, :L, :C] -= mu
+        Y = Y - mu
+    return X, Y.reshape(N, K * C).astype(dtype), origins
 
 
 def forecast_paths(net, transform, z_hist: np.ndarray, cov: Covariates, h: int, L: int, K: int,
-                   noise=None) -> np.ndarray:
+                   noise=None, center: bool = False) -> np.ndarray:
     """Forecast ``h`` steps after the level history ``z_hist (B, T0, C)``: the levels ``(B, h, C)``.
 
     ``noise(block) -> (B, K, C)`` (optional) is added to each block's network output in model
@@ -80,10 +88,28 @@ def forecast_paths(net, transform, z_hist: np.ndarray, cov: Covariates, h: int, 
             steps = L + (K if cov.future is not None else 0)
             rows = cov.rows(t0 - L, t0 - L + steps, C, dtype)                                 # (steps, I)
             x = np.repeat(rows[None], B, axis=0)                                              # (B, steps, I)
-            x[:, :L, :C] = w
-            out = net(x).reshape(B, K, C).astype(np.float64)                                  # (B, K, C)
+            mu = w.mean(axis=1, keepdims=True) if center else 0.0                             # (B, 1, C)
+            x[:, :L, :C] = w - mu
+            out = net(x).reshape(B, K, C).astype(np.float64) + mu                             # (B, K, C)
             if noise is not None:
                 out = out + noise(b)
             for k in range(K):
                 transform.extend_level(z, t0 + k, out[:, k])
     return z[:, T0:T0 + h]
+
+
+def split_examples(per_series: list, validation_fraction: float):
+    """Pool the examples ``(X, Y, origins)`` of every series; the last ``round(fraction * N_i)``
+    (at least 1 when the fraction is > 0 and the series has 2 or more) of each series in time
+    are the validation set. Returns ``(X_train, Y_train, X_val, Y_val, val_where)`` with
+    ``val_where (n_val, 2)``: the series index and origin of each validation example."""
+    parts = ([], [], [], [], [])
+    for i, (X, Y, origins) in enumerate(per_series):
+        N = X.shape[0]
+        n_val = 0
+        if validation_fraction > 0 and N > 1:
+            n_val = min(N - 1, max(1, int(round(validation_fraction * N))))
+        where = np.stack([np.full(n_val, i), origins[N - n_val:]], axis=1)
+        for dst, a in zip(parts, (X[:N - n_val], Y[:N - n_val], X[N - n_val:], Y[N - n_val:], where)):
+            dst.append(a)
+    return tuple(np.concatenate(p) for p in parts)

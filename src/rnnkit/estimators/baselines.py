@@ -8,10 +8,12 @@ Principles and Practice*, section 5.2), from a history ``y_1 .. y_T``::
 ``y`` is ``(T,)`` or ``(T, C)`` (channels forecast independently); the result is ``(h,)``
 or ``(h, C)``.
 
-Example::
+Example:
 
-    seasonal_naive_forecast([1, 2, 3, 4], 3, season_length=2)   # array([3., 4., 3.])
-    drift_forecast([1, 2, 4], 2)                                # array([5.5, 7. ])
+>>> seasonal_naive_forecast([1, 2, 3, 4], 3, season_length=2)
+array([3., 4., 3.])
+>>> drift_forecast([1, 2, 4], 2)
+array([5.5, 7. ])
 """
 
 from __future__ import annotations

@@ -13,10 +13,11 @@ arrays each channel has its own ``Q`` (from the training series' channel) and MA
 ``|e| / Q`` over everything. MAPE and sMAPE are percentages (sktime's
 ``mean_absolute_percentage_error`` gives the same as fractions).
 
-Example::
+Example:
 
-    forecast_scores([1.0, 2.0], [1.5, 2.0], y_train=[0.0, 1.0, 3.0])
-    # {'rmse': 0.354, 'mae': 0.25, 'mape': 25.0, 'smape': 20.0, 'mase': 0.1667}  (rounded)
+>>> s = forecast_scores([1.0, 2.0], [1.5, 2.0], y_train=[0.0, 1.0, 3.0])
+>>> {k: round(v, 4) for k, v in s.items()}
+{'rmse': 0.3536, 'mae': 0.25, 'mape': 25.0, 'smape': 20.0, 'mase': 0.1667}
 """
 
 from __future__ import annotations

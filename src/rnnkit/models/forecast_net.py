@@ -11,16 +11,14 @@ horizon, future covariates fed to the head: :class:`ForecastNet`.
       -> Linear                                         y (B, K * C)   (step k, channel c at k*C + c)
 
 ``K`` is the number of steps one forward predicts (the horizon for a direct forecast, 1 for a
-recursive one) and ``C`` the number of target channels. With ``linear_skip`` a linear map of
-the W x C past target values is added to the output (the autoregressive "highway" of LSTNet,
-Lai et al. 2018), so the network only has to learn what a linear autoregression misses.
+recursive one) and ``C`` the number of target channels.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from rnnkit._checks import as_float_array, as_rng, check_bool, check_choice, check_float_range, check_int
+from rnnkit._checks import as_float_array, as_rng, check_choice, check_float_range, check_int
 from rnnkit.nn.dropout import Dropout
 from rnnkit.nn.linear import Linear
 from rnnkit.nn.module import Module, _as_float_dtype
@@ -45,19 +43,20 @@ class ForecastNet(Module):
             0 when there are none (then ``x`` has ``W`` steps, else ``W + K``).
         cell: ``'lstm'``, ``'gru'`` or ``'rnn'``; num_layers, dropout: as the recurrent layers
             (dropout also before the head).
-        linear_skip: add a linear autoregression of the past targets to the output.
         dtype: float32 (default) or float64; rng: Generator or int seed (init and dropout).
 
-    Example::
+    Example:
 
-        net = ForecastNet(3, 16, window=12, n_steps=4, n_targets=1, n_future=2, rng=0)
-        y = net(np.zeros((5, 16, 3), np.float32))      # (5, 12 + 4, 3) -> (5, 4)
-        dx = net.backward(np.ones_like(y))             # (5, 16, 3)
+    >>> import numpy as np
+    >>> net = ForecastNet(3, 16, window=12, n_steps=4, n_targets=1, n_future=2, rng=0)
+    >>> y = net(np.zeros((5, 16, 3), np.float32))      # x (5, 12 + 4, 3)
+    >>> y.shape, net.backward(np.ones_like(y)).shape
+    ((5, 4), (5, 16, 3))
     """
 
     def __init__(self, input_size: int, hidden_size: int, *, window: int, n_steps: int = 1, n_targets: int = 1,
                  n_future: int = 0, cell: str = "lstm", num_layers: int = 1, dropout: float = 0.0,
-                 linear_skip: bool = False, dtype=None, rng=None):
+                 dtype=None, rng=None):
         super().__init__()
         self.cell = check_choice("cell", cell, tuple(_CELLS))
         self.input_size = check_int("input_size", input_size, 1)
@@ -70,7 +69,6 @@ class ForecastNet(Module):
             raise ValueError(f"input_size ({input_size}) must hold n_targets ({n_targets}) and n_future "
                              f"({n_future}) columns")
         self.dropout_p = check_float_range("dropout", dropout, 0.0, 1.0)
-        self.linear_skip = check_bool("linear_skip", linear_skip)
         self.dtype = _as_float_dtype(dtype)
         rng = as_rng(rng)
         self.rnn = _CELLS[cell](input_size, hidden_size, num_layers=num_layers, batch_first=True,
@@ -79,8 +77,6 @@ class ForecastNet(Module):
             self.drop = Dropout(self.dropout_p, rng=rng)
         K, C = self.n_steps, self.n_targets
         self.head = Linear(hidden_size + K * self.n_future, K * C, dtype=self.dtype, rng=rng)
-        if self.linear_skip:
-            self.skip = Linear(self.window * C, K * C, dtype=self.dtype, rng=rng)
 
     @property
     def input_steps(self) -> int:
@@ -90,7 +86,7 @@ class ForecastNet(Module):
     def forward(self, x):
         """``x (B, W[+K], I)`` -> ``y (B, K * C)``."""
         x = as_float_array("x", x, self.dtype)
-        W, K, C, Fu = self.window, self.n_steps, self.n_targets, self.n_future
+        W, K, Fu = self.window, self.n_steps, self.n_future
         if x.ndim != 3 or x.shape[1:] != (self.input_steps, self.input_size):
             raise ValueError(f"x expected shape (B, {self.input_steps}, {self.input_size}), got {x.shape}")
         B = x.shape[0]
@@ -104,8 +100,6 @@ class ForecastNet(Module):
             fut = x[:, W:, self.input_size - Fu:].reshape(B, K * Fu)  # (B, K * Fu)
             feat = np.concatenate([h, fut], axis=1)                  # (B, H + K * Fu)
         y = self.head(feat)                                          # (B, K * C)
-        if self.linear_skip:
-            y = y + self.skip(past[:, :, :C].reshape(B, W * C))      # (B, K * C)
         if self.keeps_cache:
             self._push((x.shape, state[0].shape if isinstance(state, tuple) else state.shape))
         return y
@@ -120,8 +114,6 @@ class ForecastNet(Module):
             raise ValueError(f"d_output expected shape {(B, K * C)}, got {d.shape}")
         self._pop()
         dx = np.zeros(x_shape, self.dtype)                           # (B, W[+K], I)
-        if self.linear_skip:
-            dx[:, :W, :C] += self.skip.backward(d).reshape(B, W, C)
         d_feat = self.head.backward(d)                               # (B, H + K * Fu)
         if Fu:
             dx[:, W:, self.input_size - Fu:] = d_feat[:, H:].reshape(B, K, Fu)
@@ -137,7 +129,7 @@ class ForecastNet(Module):
 
     def extra_repr(self) -> str:
         return (f"cell={self.cell!r}, window={self.window}, n_steps={self.n_steps}, n_targets={self.n_targets}, "
-                f"n_future={self.n_future}" + (", linear_skip=True" if self.linear_skip else ""))
+                f"n_future={self.n_future}")
 
 
 class ForecastEnsemble(Module):
@@ -148,22 +140,24 @@ class ForecastEnsemble(Module):
     Averaging independently trained networks lowers the variance that a single short series
     leaves in one network (R's ``nnetar`` averages 20).
 
-    Example::
+    Example:
 
-        ens = ForecastEnsemble(3, 1, 8, window=12, rng=0)
-        y = ens(np.zeros((2, 12, 1), np.float32))       # (2, 1)
+    >>> import numpy as np
+    >>> ens = ForecastEnsemble(3, 1, 8, window=12, rng=0)
+    >>> ens(np.zeros((2, 12, 1), np.float32)).shape
+    (2, 1)
     """
 
     def __init__(self, n_members: int, input_size: int, hidden_size: int, *, window: int, n_steps: int = 1,
                  n_targets: int = 1, n_future: int = 0, cell: str = "lstm", num_layers: int = 1,
-                 dropout: float = 0.0, linear_skip: bool = False, dtype=None, rng=None):
+                 dropout: float = 0.0, dtype=None, rng=None):
         super().__init__()
         self.n_members = check_int("n_members", n_members, 1)
         rng = as_rng(rng)
         for i in range(self.n_members):
             setattr(self, f"member{i}", ForecastNet(
                 input_size, hidden_size, window=window, n_steps=n_steps, n_targets=n_targets, n_future=n_future,
-                cell=cell, num_layers=num_layers, dropout=dropout, linear_skip=linear_skip, dtype=dtype, rng=rng))
+                cell=cell, num_layers=num_layers, dropout=dropout, dtype=dtype, rng=rng))
         self.dtype = self.member0.dtype
 
     @property
