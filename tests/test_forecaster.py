@@ -263,3 +263,36 @@ def test_predict_history_checks():
         est.predict(y=np.zeros((50, 2)))
     with pytest.raises(rnnkit.errors.NotFittedError):
         RNNForecaster().predict()
+
+
+def test_zero_output_is_the_drift_baseline_and_fallback_keeps_it(monkeypatch):
+    # with a first difference, w_hat = 0 means u = mean(diff) = (y_T - y_1) / (T - 1): the drift forecast
+    from rnnkit.estimators import forecaster as mod
+    from rnnkit.estimators.baselines import drift_forecast
+
+    y = np.cumsum(np.random.default_rng(5).normal(0.3, 1.0, size=80))
+    real = mod.train_network
+
+    def worse_than_baseline(net, *args, **kwargs):
+        hist, keep = real(net, *args, **kwargs)
+        keep.tracker.best = np.inf                  # as if no epoch had beaten the baseline
+        return hist, keep
+
+    monkeypatch.setattr(mod, "train_network", worse_than_baseline)
+    est = RNNForecaster(horizon=5, differencing="first", log=False, season_length=1, random_state=0, **FAST).fit(y)
+    assert est.fallbacks_ == [True]
+    np.testing.assert_allclose(est.predict(), drift_forecast(y, 5), rtol=1e-12)
+    monkeypatch.setattr(mod, "train_network", real)
+    est = RNNForecaster(horizon=5, differencing="first", log=False, season_length=1, fallback=False,
+                        random_state=0, **FAST).fit(y)
+    assert est.fallbacks_ == [False]
+
+
+def test_training_starts_from_the_baseline():
+    y = _sine(100, noise=0.1)
+    est = RNNForecaster(horizon=3, season_length=12, random_state=0, **FAST, max_time=0.0).fit(y)
+    # max_time=0 stops after the first epoch: the head has moved a little from zero, so the forecast is
+    # still close to the baseline of the seasonal difference (last season times the mean change)
+    tf = est.transforms_[0]
+    base = tf.from_level(tf.to_level(y[-12:-9]) + tf.mean[0])
+    assert _rmse(est.predict(), base) < 0.1 * np.std(y)

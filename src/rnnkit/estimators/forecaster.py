@@ -95,7 +95,7 @@ class RNNForecaster(BaseEstimator):
 
     def __init__(self, cell="lstm", hidden_size=32, num_layers=1, dropout=0.0, lags=None, horizon=1,
                  strategy="direct", season_length=None, log="auto", differencing="auto", scale=True,
-                 center=False, ensemble_size=1, impute=None, max_epochs=300, batch_size=16, lr=3e-3, weight_decay=0.0,
+                 center=False, fallback=True, ensemble_size=1, impute=None, max_epochs=300, batch_size=16, lr=3e-3, weight_decay=0.0,
                  clip_grad_norm=1.0, patience=30, validation_fraction=0.15, max_time=None, random_state=None,
                  verbose=0):
         self.cell = cell
@@ -110,6 +110,7 @@ class RNNForecaster(BaseEstimator):
         self.differencing = differencing
         self.scale = scale
         self.center = center
+        self.fallback = fallback
         self.ensemble_size = ensemble_size
         self.impute = impute
         self.max_epochs = max_epochs
@@ -141,6 +142,7 @@ class RNNForecaster(BaseEstimator):
         check_bool("scale", self.scale)
         check_int("ensemble_size", self.ensemble_size, 1)
         check_bool("center", self.center)
+        check_bool("fallback", self.fallback)
         check_choice("impute", self.impute, IMPUTE)
         check_float_range("validation_fraction", self.validation_fraction, 0.0, 0.9)
         FitSettings.from_estimator(self)
@@ -204,10 +206,20 @@ class RNNForecaster(BaseEstimator):
         val = (X_va, Y_va) if X_va.shape[0] else None
         settings = FitSettings.from_estimator(self)
         self.histories_, self.best_epochs_ = [], []
+        self.fallbacks_ = []
         for member in getattr(net, "members", [net]):
+            out_layer = _output_layer(member) if self.fallback else None
+            if out_layer is not None:                   # start from the baseline: w_hat = 0
+                out_layer.weight.data[...] = 0.0
+                out_layer.bias.data[...] = 0.0
             hist, keep = train_network(member, (X_tr, Y_tr), val_data=val, settings=settings, loss="mse", rng=rng)
+            fell_back = out_layer is not None and val is not None and not keep.best < float(np.mean(Y_va ** 2))
+            if fell_back:                               # no epoch beat the baseline on the validation windows
+                out_layer.weight.data[...] = 0.0
+                out_layer.bias.data[...] = 0.0
             self.histories_.append(hist)
             self.best_epochs_.append(keep.best_epoch)
+            self.fallbacks_.append(bool(fell_back))
         self.history_, self.best_epoch_ = self.histories_[0], self.best_epochs_[0]
         X_r, Y_r = (X_va, Y_va) if val is not None else (X_tr, Y_tr)
         from rnnkit.train import predict as _predict
@@ -328,6 +340,7 @@ class RNNForecaster(BaseEstimator):
     def _fitted_state(self) -> dict:
         return {
             "histories": [h.to_dict() for h in self.histories_], "best_epochs": self.best_epochs_,
+            "fallbacks": self.fallbacks_,
             "n_features_in": self.n_features_in_,
             "season_length": self.season_length_, "lags": self.lags_, "log": self.log_,
             "difference_lags": list(self.difference_lags_), "transforms": [t.state() for t in self.transforms_],
@@ -343,6 +356,7 @@ class RNNForecaster(BaseEstimator):
         self.histories_ = [History.from_dict(h) for h in s["histories"]]
         self.best_epochs_ = [int(e) for e in s["best_epochs"]]
         self.history_, self.best_epoch_ = self.histories_[0], self.best_epochs_[0]
+        self.fallbacks_ = [bool(f) for f in s["fallbacks"]]
         self.n_features_in_ = s["n_features_in"]
         self.season_length_, self.lags_, self.log_ = s["season_length"], s["lags"], s["log"]
         self.difference_lags_ = tuple(s["difference_lags"])
@@ -355,6 +369,14 @@ class RNNForecaster(BaseEstimator):
         self.future_tails_ = None if s["future_tails"] is None else [np.asarray(t) for t in s["future_tails"]]
         self.cov_scalers_ = {k: (np.asarray(v[0]), np.asarray(v[1])) for k, v in s["cov_scalers"].items()}
         self.validation_forecasts_ = dict(s["validation_forecasts"])
+
+
+def _output_layer(net):
+    """The last :class:`~rnnkit.nn.Linear` of ``net`` (its output layer), or None."""
+    from rnnkit.nn.linear import Linear
+
+    layers = [m for m in net.modules() if isinstance(m, Linear)]
+    return layers[-1] if layers else None
 
 
 def _column_scaler(covs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
