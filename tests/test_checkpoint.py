@@ -7,7 +7,9 @@ import os
 import numpy as np
 import pytest
 
+import rnnkit.io._archive
 from rnnkit import optim
+from rnnkit.io import read_archive
 from rnnkit.models import SequenceModel
 from rnnkit.serialization import FileFormatError
 from rnnkit.train import (
@@ -84,13 +86,13 @@ def test_crash_during_write_keeps_previous_checkpoint(tmp_path, monkeypatch):
     run(model, opt, cbs + [ModelCheckpoint(path)], epochs=1, rng=0)
     saved = {n: p.data.copy() for n, p in model.named_parameters()}
 
-    real_savez = np.savez
+    real_write = rnnkit.io._archive.write_container
 
-    def crash_midway(f, **arrays):
-        real_savez(f, **dict(list(arrays.items())[:3]))               # part of the archive, then the crash
+    def crash_midway(f, description, arrays):
+        real_write(f, description, dict(list(arrays.items())[:3]))   # part of the file, then the crash
         raise KeyboardInterrupt("power cut")
 
-    monkeypatch.setattr(np, "savez", crash_midway)
+    monkeypatch.setattr(rnnkit.io._archive, "write_container", crash_midway)
     with pytest.raises(KeyboardInterrupt):
         run(model, opt, cbs + [ModelCheckpoint(path)], epochs=2, rng=0, resume=path)
     monkeypatch.undo()
@@ -140,9 +142,9 @@ def test_checkpoint_file_is_plain_data(tmp_path):
     model, opt, cbs = build(seed=0)
     run(model, opt, cbs + [ModelCheckpoint(tmp_path / "e{epoch}.npz", every=2)], epochs=4, rng=0)
     assert sorted(os.listdir(tmp_path)) == ["e2.npz", "e4.npz"]
-    with np.load(tmp_path / "e4.npz", allow_pickle=False) as z:
-        assert all(z[k].dtype != object for k in z.files)
-        assert any(k.startswith("model/") for k in z.files)
+    meta, arrays = read_archive(tmp_path / "e4.npz", "rnnkit.checkpoint")    # no pickle anywhere
+    assert all(a.dtype != object for a in arrays.values())
+    assert any(k.startswith("model/") for k in arrays)
     rebuilt = load_checkpoint_model(tmp_path / "e4.npz")
     for (name, p), q in zip(model.named_parameters(), rebuilt.parameters()):
         np.testing.assert_array_equal(q.data, p.data, err_msg=name)

@@ -77,8 +77,8 @@ def test_errors_exit_2_with_message(tmp_path, capsys):
     assert code == 2 and "checkpoint" in err
     code, _, err = _run(capsys, "predict", str(tmp_path / "missing.npz"))
     assert code == 2
-    with pytest.raises(SystemExit):
-        main(["train", "--task", "no_such_task", "--out", str(tmp_path)])
+    code, _, err = _run(capsys, "train", "--task", "no_such_task", "--out", str(tmp_path))   # usage: one line, 2
+    assert code == 2 and err.startswith("rnnkit train: error: argument --task: invalid choice") and err.count("\n") == 1
 
 
 def test_sample_rejects_non_text_model(tmp_path, capsys):

@@ -305,6 +305,8 @@ def test_char_vocab_errors():
         CharVocab(["ab"])
     with pytest.raises(TypeError, match="unk"):
         CharVocab(["a"], unk="??")
+    with pytest.raises(TypeError, match="chars must be a string or a list.*got int"):
+        CharVocab.from_json('{"chars": 5}')                 # a vocabulary file of the wrong shape
     with pytest.raises(ValueError, match="unk"):
         CharVocab.fit("aab", min_count=2)
     with pytest.raises(TypeError, match="text"):

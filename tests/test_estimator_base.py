@@ -114,3 +114,25 @@ def test_fit_settings_are_checked():
         FitSettings(batch_size=0).validate()
     with pytest.raises(TypeError, match="max_epochs must be an integer"):
         FitSettings(max_epochs=2.5).validate()
+
+
+def test_train_network_resumes_a_checkpointed_run_exactly(tmp_path):
+    X, y = _data()
+    settings = FitSettings(max_epochs=4, lr=0.05, patience=10)
+
+    def run(epochs, resume):
+        model = SequenceModel(2, 6, 1, cell="gru", output="last", rng=0)
+        s = FitSettings(**{**settings.__dict__, "max_epochs": epochs})
+        hist, keep = train_network(model, (X, y), val_data=(X[:8], y[:8]), settings=s, loss="mse", rng=0,
+                                   checkpoint=tmp_path / "ckpt.npz", resume=resume)
+        return model, hist, keep
+
+    full_model, full_hist, full_keep = run(4, False)
+    run(2, False)                                  # a run cut after epoch 2 ...
+    model, hist, keep = run(4, True)               # ... and continued from its checkpoint
+    assert hist.history["val_loss"] == full_hist.history["val_loss"]
+    assert keep.best_epoch == full_keep.best_epoch
+    for (n, p), (_, q) in zip(model.named_parameters(), full_model.named_parameters()):
+        np.testing.assert_array_equal(p.data, q.data, err_msg=n)
+    with pytest.raises(ValueError, match="resume=True needs checkpoint"):
+        train_network(SequenceModel(2, 3, 1, rng=0), (X, y), settings=settings, loss="mse", resume=True)

@@ -1,10 +1,12 @@
 """The compiled kernels (rnnkit.kernels.fast) equal the NumPy reference kernels.
 
 Random shapes, every cell kind and option (RNN tanh/relu/sigmoid, GRU reset_after
-True/False, LSTM with and without projection), variable lengths, both directions,
-float32 and float64, with and without a kept cache. Also: the SIMD exp/sigmoid/tanh
-against float64 NumPy, the one-step streaming kernel against the layer path, and the
-kernels under NUMBA_DISABLE_JIT=1.
+True/False, LSTM with and without projection), with and without biases, variable lengths,
+both directions, float32 and float64, with and without a kept cache, through the one kernel
+contract (``implementation(kind, backend).forward/backward``): outputs, final state, every
+array of the cache (the same NamedTuple on both backends) and every gradient. Also: the
+SIMD exp/sigmoid/tanh against float64 NumPy, the one-step streaming kernel against the
+layer path, and the kernels under NUMBA_DISABLE_JIT=1.
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ import zlib
 import numpy as np
 import pytest
 
-from rnnkit.kernels import gru_ref, lstm_ref, rnn_ref
+from kernel_cases import assert_same_keys, problem, run
+from rnnkit.kernels import KINDS, Grads, implementation
 
 fast = pytest.importorskip("rnnkit.kernels.fast")
-F = fast.KERNELS
 
 TOL = {np.float32: 2e-5, np.float64: 1e-11}
 CASES = list(itertools.product((np.float32, np.float64), (False, True), (False, True)))   # dtype, reverse, lengths
+OPTIONS = [("RNN", {"nonlinearity": a}, 0) for a in ("tanh", "relu", "sigmoid")] + \
+          [("GRU", {"reset_after": r}, 0) for r in (True, False)] + [("LSTM", {}, 0), ("LSTM", {}, 1)]
 
 
 def _case_id(c):
@@ -32,18 +36,13 @@ def _case_id(c):
     return f"{dt.__name__}-{'rev' if rev else 'fwd'}-{'lengths' if ln else 'full'}"
 
 
+def _opt_id(o):
+    kind, opts, proj = o
+    return kind + "".join(f"-{v}" for v in opts.values()) + ("-proj" if proj else "")
+
+
 def _seed(*parts) -> int:
     return zlib.crc32(repr(parts).encode())
-
-
-def _setup(rng, dtype, with_lengths):
-    T, B = int(rng.integers(2, 7)), int(rng.integers(1, 5))
-    H = int(rng.integers(1, 12))
-    lengths = None
-    if with_lengths:
-        lengths = rng.integers(1, T + 1, size=B).astype(np.int64)
-        lengths[0] = T - 1 if T > 1 else 1      # at least one padded sequence
-    return T, B, H, lengths, (lambda *s: rng.standard_normal(s).astype(dtype))
 
 
 def _assert_close(name, got, want, dtype, cfg):
@@ -51,107 +50,70 @@ def _assert_close(name, got, want, dtype, cfg):
         assert got is None, f"{name} should be None ({cfg})"
         return
     assert got.shape == want.shape, f"{name} shape {got.shape} != {want.shape} ({cfg})"
+    assert got.dtype == dtype, f"{name} dtype {got.dtype} != {np.dtype(dtype)} ({cfg})"
     scale = max(1.0, float(np.abs(want).max()))
     err = float(np.abs(got - want).max())
     assert err <= TOL[dtype] * scale, f"{name}: fast differs from reference by {err:.3g} ({cfg})"
 
 
 @pytest.mark.parametrize("case", CASES, ids=_case_id)
-@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
-def test_rnn_fast_equals_reference(case, activation):
+@pytest.mark.parametrize("kind_opts", OPTIONS, ids=_opt_id)
+def test_fast_equals_reference(case, kind_opts):
     dtype, reverse, with_lengths = case
-    rng = np.random.default_rng(_seed(activation, *map(str, case)))
-    T, B, H, lengths, r = _setup(rng, dtype, with_lengths)
-    x_proj, W, h0 = r(T, B, H), r(H, H) * 0.5, r(B, H)
-    cfg = f"rnn {activation} {dtype.__name__} reverse={reverse} lengths={lengths} T={T} B={B} H={H}"
-    want = rnn_ref.rnn_forward(x_proj, W, h0, lengths, reverse, activation, True)
-    got = F.rnn_forward(x_proj, W, h0, lengths, reverse, activation, True)
-    for name, g, w in zip(("out", "h_n"), got[:2], want[:2]):
-        _assert_close(name, g, w, dtype, cfg)
-    infer = F.rnn_forward(x_proj, W, h0, lengths, reverse, activation, False)
-    assert infer[2] is None
-    _assert_close("out (keep=False)", infer[0], want[0], dtype, cfg)
-    d_out, dh_n = r(T, B, H), r(B, H)
-    for name, g, w in zip(("d_x_proj", "dh0", "dW_hh"), F.rnn_backward(d_out, dh_n, W, got[2]),
-                          rnn_ref.rnn_backward(d_out, dh_n, W, want[2])):
-        _assert_close(name, g, w, dtype, cfg)
+    kind, opts, proj = kind_opts
+    rng = np.random.default_rng(_seed(_opt_id(kind_opts), *map(str, case)))
+    T, B, I = int(rng.integers(2, 7)), int(rng.integers(1, 5)), int(rng.integers(1, 6))
+    H = int(rng.integers(2, 12))
+    P = int(rng.integers(1, H)) if proj else None
+    bias = bool(rng.integers(0, 2)) or kind == "LSTM"
+    p = problem(kind, T, B, I, H, rng, P=P, bias=bias, lengths=with_lengths, d_state=not reverse, **opts)
+    p = p.astype(dtype)
+    cfg = f"{_opt_id(kind_opts)} {dtype.__name__} reverse={reverse} lengths={p.lengths} T={T} B={B} I={I} H={H} " \
+          f"bias={bias}"
+    want = run(p, "numpy", reverse)
+    got = run(p, "numba", reverse)
+    assert_same_keys(got, want, cfg)
+    for name in want:
+        _assert_close(name, got[name], want[name], dtype, cfg)
+    infer = run(p, "numba", reverse, keep=False)
+    for name in infer:
+        _assert_close(f"{name} (keep=False)", infer[name], want[name], dtype, cfg)
 
 
-@pytest.mark.parametrize("case", CASES, ids=_case_id)
-@pytest.mark.parametrize("reset_after", [True, False])
-def test_gru_fast_equals_reference(case, reset_after):
-    dtype, reverse, with_lengths = case
-    rng = np.random.default_rng(_seed(reset_after, *map(str, case)))
-    T, B, H, lengths, r = _setup(rng, dtype, with_lengths)
-    x_proj, W, b_hn, h0 = r(T, B, 3 * H), r(3 * H, H) * 0.5, r(H), r(B, H)
-    cfg = f"gru reset_after={reset_after} {dtype.__name__} reverse={reverse} lengths={lengths} T={T} B={B} H={H}"
-    want = gru_ref.gru_forward(x_proj, W, b_hn, h0, lengths, reverse, reset_after, True)
-    got = F.gru_forward(x_proj, W, b_hn, h0, lengths, reverse, reset_after, True)
-    for name, g, w in zip(("out", "h_n"), got[:2], want[:2]):
-        _assert_close(name, g, w, dtype, cfg)
-    infer = F.gru_forward(x_proj, W, b_hn, h0, lengths, reverse, reset_after, False)
-    assert infer[2] is None
-    _assert_close("h_n (keep=False)", infer[1], want[1], dtype, cfg)
-    d_out, dh_n = r(T, B, H), (r(B, H) if reverse else None)
-    for name, g, w in zip(("d_x_proj", "dh0", "dW_hh", "db_hn"), F.gru_backward(d_out, dh_n, W, got[2]),
-                          gru_ref.gru_backward(d_out, dh_n, W, want[2])):
-        _assert_close(name, g, w, dtype, cfg)
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_contract_types_and_bias_free_gradients(kind):
+    """Both backends return a Forward and a Grads; without biases db_ih and db_hh are None, and
+    the caller's arrays (x, weights, state) are not modified."""
+    rng = np.random.default_rng(_seed("contract", kind))
+    p = problem(kind, 4, 3, 5, 6, rng, bias=False).astype(np.float32)
+    copies = [a.copy() for a in (p.x, p.w.W_ih, p.w.W_hh, *p.state0)]
+    for backend in ("numpy", "numba"):
+        impl = implementation(kind, backend)
+        fwd = impl.forward(p.x, p.w, p.state0, None, False, True, p.options)
+        assert len(fwd.state) == len(KINDS[kind].state_names)
+        g = impl.backward(p.d_out, p.d_state, p.w, fwd.cache)
+        assert isinstance(g, Grads) and g.db_ih is None and g.db_hh is None and g.dW_hr is None, backend
+        for name, a, b in zip(("x", "W_ih", "W_hh", "h0", "c0"), (p.x, p.w.W_ih, p.w.W_hh, *p.state0), copies):
+            np.testing.assert_array_equal(a, b, err_msg=f"{kind} {backend} modified {name}")
+        for name, s in zip(("out", "h_n", "c_n"), (fwd.out, *fwd.state)):
+            for field, v in fwd.cache._asdict().items():
+                assert not (isinstance(v, np.ndarray) and np.shares_memory(v, s)), \
+                    f"{kind} {backend}: cache.{field} shares memory with {name}"
 
 
-@pytest.mark.parametrize("case", CASES, ids=_case_id)
-@pytest.mark.parametrize("proj", [False, True])
-def test_lstm_fast_equals_reference(case, proj):
-    dtype, reverse, with_lengths = case
-    rng = np.random.default_rng(_seed(proj, *map(str, case)))
-    T, B, H, lengths, r = _setup(rng, dtype, with_lengths)
-    H = max(H, 2)
-    P = int(rng.integers(1, H)) if proj else H
-    x_proj, W, h0, c0 = r(T, B, 4 * H), r(4 * H, P) * 0.5, r(B, P), r(B, H)
-    W_hr = r(P, H) * 0.5 if proj else None
-    cfg = f"lstm proj={P if proj else 0} {dtype.__name__} reverse={reverse} lengths={lengths} T={T} B={B} H={H}"
-    want = lstm_ref.lstm_forward(x_proj, W, W_hr, h0, c0, lengths, reverse, True)
-    got = F.lstm_forward(x_proj, W, W_hr, h0, c0, lengths, reverse, True)
-    for name, g, w in zip(("out", "h_n", "c_n"), got[:3], want[:3]):
-        _assert_close(name, g, w, dtype, cfg)
-    infer = F.lstm_forward(x_proj, W, W_hr, h0, c0, lengths, reverse, False)
-    assert infer[3] is None
-    _assert_close("out (keep=False)", infer[0], want[0], dtype, cfg)
-    d_out, dh_n, dc_n = r(T, B, P), r(B, P), (r(B, H) if reverse else None)
-    names = ("d_x_proj", "dh0", "dc0", "dW_hh", "dW_hr")
-    for name, g, w in zip(names, F.lstm_backward(d_out, dh_n, dc_n, W, W_hr, got[3]),
-                          lstm_ref.lstm_backward(d_out, dh_n, dc_n, W, W_hr, want[3])):
-        _assert_close(name, g, w, dtype, cfg)
-
-
-@pytest.mark.parametrize("case", CASES, ids=_case_id)
-def test_lstm_bias_argument_equals_bias_added_to_x_proj(case):
-    """``bias`` given to the LSTM kernels (added in the gate pass) == the bias added to x_proj first."""
-    dtype, reverse, with_lengths = case
-    rng = np.random.default_rng(_seed("lstm-bias", *map(str, case)))
-    T, B, H, lengths, r = _setup(rng, dtype, with_lengths)
-    x_proj, W, h0, c0, bias = r(T, B, 4 * H), r(4 * H, H) * 0.5, r(B, H), r(B, H), r(4 * H)
-    cfg = f"lstm bias {dtype.__name__} reverse={reverse} lengths={lengths} T={T} B={B} H={H}"
-    want = lstm_ref.lstm_forward(x_proj + bias, W, None, h0, c0, lengths, reverse, True)
-    ref_b = lstm_ref.lstm_forward(x_proj, W, None, h0, c0, lengths, reverse, True, bias)
-    for name, g, w in zip(("out", "h_n", "c_n"), ref_b[:3], want[:3]):
-        np.testing.assert_array_equal(g, w, err_msg=f"reference {name} {cfg}")
-    for keep in (False, True):
-        got = F.lstm_forward(x_proj, W, None, h0, c0, lengths, reverse, keep, bias)
-        for name, g, w in zip(("out", "h_n", "c_n"), got[:3], want[:3]):
-            _assert_close(f"{name} keep={keep}", g, w, dtype, cfg)
-    d_out = r(T, B, H)
-    for name, g, w in zip(("d_x_proj", "dh0", "dc0", "dW_hh"), F.lstm_backward(d_out, None, None, W, None, got[3]),
-                          lstm_ref.lstm_backward(d_out, None, None, W, None, want[3])):
-        _assert_close(name, g, w, dtype, cfg)
-
-
-def test_fast_kernels_do_not_modify_inputs(rng):
-    x_proj = rng.standard_normal((4, 3, 20)).astype(np.float32)
-    W, h0, c0 = (rng.standard_normal(s).astype(np.float32) for s in ((20, 5), (3, 5), (3, 5)))
-    copies = [a.copy() for a in (x_proj, W, h0, c0)]
-    F.lstm_forward(x_proj, W, None, h0, c0, None, False, True)
-    for name, a, b in zip(("x_proj", "W_hh", "h0", "c0"), (x_proj, W, h0, c0), copies):
-        np.testing.assert_array_equal(a, b, err_msg=f"lstm_forward modified {name}")
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_one_step_equals_a_sequence_of_one(kind):
+    """``step`` (no cache) equals ``forward`` on a one-step sequence, on both backends."""
+    rng = np.random.default_rng(_seed("step", kind))
+    for dtype, B in itertools.product((np.float32, np.float64), (1, 5)):
+        p = problem(kind, 1, B, 6, 9, rng).astype(dtype)
+        for backend in ("numpy", "numba"):
+            impl = implementation(kind, backend)
+            want = impl.forward(p.x, p.w, p.state0, None, False, False, p.options).state
+            got = impl.step(p.x[0], p.state0, p.w, p.options)
+            for g, w in zip(got, want):
+                assert g.dtype == dtype
+                np.testing.assert_allclose(g, w, rtol=0, atol=TOL[dtype] * 4, err_msg=f"{kind} {backend} B={B}")
 
 
 def test_simd_math_accuracy():
@@ -245,20 +207,21 @@ def test_cell_step_equals_layer_path(mode, B, dtype):
 def test_kernels_run_without_jit():
     code = (
         "import numpy as np\n"
-        "from rnnkit.kernels import lstm_ref, gru_ref\n"
-        "from rnnkit.kernels.fast import KERNELS as F\n"
+        "from rnnkit.kernels import implementation, CellWeights\n"
         "rng = np.random.default_rng(0)\n"
-        "x = rng.standard_normal((3, 2, 12)).astype(np.float32); W = rng.standard_normal((12, 3)).astype(np.float32)\n"
-        "h0 = np.zeros((2, 3), np.float32); L = np.array([3, 2])\n"
-        "a = F.lstm_forward(x, W, None, h0, h0, L, True, True)\n"
-        "b = lstm_ref.lstm_forward(x, W, None, h0, h0, L, True, True)\n"
-        "assert np.allclose(a[0], b[0], atol=1e-5)\n"
-        "d = F.lstm_backward(np.ones_like(a[0]), None, None, W, None, a[3])\n"
-        "e = lstm_ref.lstm_backward(np.ones_like(b[0]), None, None, W, None, b[3])\n"
-        "assert all(np.allclose(p, q, atol=1e-5) for p, q in zip(d[:4], e[:4]))\n"
-        "g = F.gru_forward(x[..., :9], W[:9], np.zeros(3, np.float32), h0, None, False, False, True)\n"
-        "assert np.allclose(g[0], gru_ref.gru_forward(x[..., :9], W[:9], np.zeros(3, np.float32), h0, None,"
-        " False, False, False)[0], atol=1e-5)\n"
+        "x = rng.standard_normal((3, 2, 4)).astype(np.float32); h0 = np.zeros((2, 3), np.float32)\n"
+        "L = np.array([3, 2])\n"
+        "for kind, G, st, opt in (('LSTM', 4, (h0, h0), {}), ('GRU', 3, (h0,), {'reset_after': False}),\n"
+        "                         ('RNN', 1, (h0,), {'nonlinearity': 'tanh'})):\n"
+        "    w = CellWeights(rng.standard_normal((G * 3, 4)).astype(np.float32),\n"
+        "                    rng.standard_normal((G * 3, 3)).astype(np.float32), None, None)\n"
+        "    for rev in (False, True):\n"
+        "        a = implementation(kind, 'numba').forward(x, w, st, L, rev, True, opt)\n"
+        "        b = implementation(kind, 'numpy').forward(x, w, st, L, rev, True, opt)\n"
+        "        assert np.allclose(a.out, b.out, atol=1e-5)\n"
+        "        d = implementation(kind, 'numba').backward(np.ones_like(a.out), (None,) * len(st), w, a.cache)\n"
+        "        e = implementation(kind, 'numpy').backward(np.ones_like(b.out), (None,) * len(st), w, b.cache)\n"
+        "        assert all(np.allclose(p, q, atol=1e-5) for p, q in zip(d[2:4] + (d.dx,), e[2:4] + (e.dx,)))\n"
         "print('ok')\n"
     )
     env = dict(os.environ, NUMBA_DISABLE_JIT="1")
@@ -272,3 +235,24 @@ def test_numba_is_the_default_backend():
     if os.environ.get("RNNKIT_BACKEND", "numba") == "numba":
         assert rnnkit.get_backend() == "numba"
     assert "numba" in rnnkit.available_backends()
+
+
+def test_vmath_coefficients_are_those_the_fit_script_knows_and_refits():
+    """tools/fit_vmath.py lists the shipped coefficients of _vmath and refits the exp polynomial
+    to the same error (its float32 coefficients within a few ulps of the shipped ones)."""
+    import importlib.util
+
+    from rnnkit.kernels.fast import _vmath
+
+    path = os.path.join(os.path.dirname(__file__), os.pardir, "tools", "fit_vmath.py")
+    spec = importlib.util.spec_from_file_location("fit_vmath", path)
+    fit = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fit)
+    np.testing.assert_array_equal(np.float32(fit.SHIPPED_EXP), [_vmath._E2, _vmath._E3, _vmath._E4, _vmath._E5,
+                                                               _vmath._E6])
+    np.testing.assert_array_equal(np.float32(fit.SHIPPED_TANH_R + fit.SHIPPED_TANH_Q),
+                                  [_vmath._R1, _vmath._R2, _vmath._R3, _vmath._Q1, _vmath._Q2, _vmath._Q3])
+    _, c32 = fit.fit_exp()
+    shipped = np.float32(fit.SHIPPED_EXP).astype(np.float64)
+    assert fit.exp_error(c32) < 3.3e-9 and fit.exp_error(shipped) < 3.3e-9
+    np.testing.assert_allclose(c32, shipped, rtol=5e-4)

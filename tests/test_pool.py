@@ -1,22 +1,26 @@
-"""Row-split sequences on OpenBLAS's threads (rnnkit.kernels.fast._pool) and the packed
-product they use (rnnkit.kernels.fast._gemm).
+"""Row-split sequences on OpenBLAS's threads (rnnkit.kernels.fast._pool), the packed product
+they use (rnnkit.kernels.fast._gemm) and the declared worker context (rnnkit.kernels.fast._context).
 
 The row-split LSTM kernels equal the float64 NumPy reference as closely as the serial
-float32 kernels do, with lengths, both directions and a projection, forward and backward;
-the packed product equals NumPy's; the pool respects OpenBLAS's thread limit.
+float32 kernels do, with lengths, both directions and a projection, forward and backward
+(the input projection inside the step products, dx and db inside the loop, [dW_ih | dW_hh] in
+one GEMM); the packed product equals NumPy's; the pool respects OpenBLAS's thread limit; a
+context is checked when it is built and keeps its arrays alive.
 """
 
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from rnnkit.kernels import lstm_ref
+from kernel_cases import problem, run
 
 fast = pytest.importorskip("rnnkit.kernels.fast")
-from rnnkit.kernels.fast import _pool, lstm  # noqa: E402
+from rnnkit.kernels.fast import _context, _pool  # noqa: E402
 from rnnkit.kernels.fast._gemm import gemm_packed, pack  # noqa: E402
 
 # (T, B, H): B * H at least 2 * MIN_CELLS_PER_THREAD so that two threads are used;
@@ -26,29 +30,15 @@ POOL = _pool.threads_for(64, 64 * 64) > 1
 needs_pool = pytest.mark.skipif(not POOL, reason="OpenBLAS pool with two threads not available here")
 
 
-def _run(monkeypatch, use_pool, args, d_args):
+def _run(monkeypatch, use_pool, p32, reverse, keep=True):
     monkeypatch.setenv("RNNKIT_POOL", "1" if use_pool else "0")
-    f32 = [None if a is None or isinstance(a, (bool, np.bool_)) or a.dtype.kind == "i" else a.astype(np.float32)
-           for a in args[:5]]
-    bias = args[8].astype(np.float32)
-    out, h, c, cache = lstm.lstm_forward(*f32, args[5], args[6], args[7], bias)
-    d32 = [a.astype(np.float32) for a in d_args]
-    grads = lstm.lstm_backward(*d32, f32[1], f32[2], cache)
-    return [out, h, c, *cache[:4], *(g for g in grads if g is not None)]
-
-
-def _reference(args, d_args):
-    x_proj, W_hh, W_hr, h0, c0, lens, reverse, keep, bias = args
-    out, h, c, cache = lstm_ref.lstm_forward(x_proj + bias, W_hh, W_hr, h0, c0, lens, reverse, True)
-    T, B, _ = x_proj.shape
-    gates = cache[2].reshape(T, B, 4, -1)
-    grads = lstm_ref.lstm_backward(*d_args, W_hh, W_hr, cache)
-    return [out, h, c, cache[0], cache[1], gates, cache[3], *(g for g in grads if g is not None)]
+    return run(p32, "numba", reverse, keep)
 
 
 def _worst_error(got, want):
     """Largest |got - want| of each array, relative to the array's largest |want|."""
-    return [float(np.abs(g - w).max() / max(np.abs(w).max(), 1e-30)) for g, w in zip(got, want)]
+    return {k: float(np.abs(got[k] - want[k]).max() / max(np.abs(want[k]).max(), 1e-30))
+            for k in want if want[k] is not None}
 
 
 @needs_pool
@@ -58,40 +48,56 @@ def test_row_split_lstm_equals_reference(monkeypatch, shape, lengths, reverse, p
     T, B, H = shape
     assert _pool.threads_for(B, B * H) > 1
     rng = np.random.default_rng(abs(hash((shape, lengths, reverse, proj))) % 2**32)
-    P = max(1, H // 3) if proj else H
-    x_proj = rng.standard_normal((T, B, 4 * H))
-    W_hh = rng.standard_normal((4 * H, P)) / np.sqrt(P)
-    W_hr = rng.standard_normal((P, H)) / np.sqrt(H) if proj else None
-    bias = rng.standard_normal(4 * H)
-    h0, c0 = rng.standard_normal((B, P)), rng.standard_normal((B, H))
-    lens = np.sort(rng.integers(1, T + 1, B))[::-1].copy() if lengths else None
-    d_args = (rng.standard_normal((T, B, P)), rng.standard_normal((B, P)), rng.standard_normal((B, H)))
-    args = (x_proj, W_hh, W_hr, h0, c0, lens, reverse, True, bias)
-    want = _reference(args, d_args)                           # float64
-    serial = _run(monkeypatch, False, args, d_args)
-    split = _run(monkeypatch, True, args, d_args)
-    assert len(want) == len(serial) == len(split)
+    P = max(1, H // 3) if proj else None
+    p = problem("LSTM", T, B, 7, H, rng, P=P, lengths=lengths, recurrent=1 / np.sqrt(P or H))
+    want = run(p, "numpy", reverse)                           # float64
+    p32 = p.astype(np.float32)
+    serial = _run(monkeypatch, False, p32, reverse)
+    split = _run(monkeypatch, True, p32, reverse)
+    assert list(want) == list(serial) == list(split)
     err_split, err_serial = _worst_error(split, want), _worst_error(serial, want)
-    for e_split, e_serial in zip(err_split, err_serial):
-        assert e_split <= 1e-5, (err_split, err_serial)
-        assert e_split <= 4 * e_serial + 1e-6, (err_split, err_serial)
+    for k in err_split:
+        assert err_split[k] <= 1e-5, (k, err_split, err_serial)
+        assert err_split[k] <= 4 * err_serial[k] + 1e-6, (k, err_split, err_serial)
     if lengths:                                               # steps past a row's length: exactly zero
         for b in range(B):
-            assert not split[0][lens[b]:, b].any()
+            assert not split["out"][p.lengths[b]:, b].any()
+            assert not split["dx"][p.lengths[b]:, b].any()
 
 
 @needs_pool
 def test_row_split_inference_without_cache_equals_cached(monkeypatch):
-    monkeypatch.setenv("RNNKIT_POOL", "1")
     rng = np.random.default_rng(5)
-    T, B, H = 6, 17, 48
-    x_proj = rng.standard_normal((T, B, 4 * H)).astype(np.float32)
-    W_hh = (rng.standard_normal((4 * H, H)) / 7).astype(np.float32)
-    h0 = np.zeros((B, H), np.float32)
-    kept = lstm.lstm_forward(x_proj, W_hh, None, h0, h0, None, False, True, None)[:3]
-    not_kept = lstm.lstm_forward(x_proj, W_hh, None, h0, h0, None, False, False, None)[:3]
-    for a, b in zip(kept, not_kept):
-        np.testing.assert_array_equal(a, b)
+    p = problem("LSTM", 6, 17, 5, 48, rng, recurrent=1 / 7).astype(np.float32)
+    kept = _run(monkeypatch, True, p, False)
+    not_kept = _run(monkeypatch, True, p, False, keep=False)
+    for k in not_kept:
+        np.testing.assert_array_equal(kept[k], not_kept[k], err_msg=k)
+
+
+@needs_pool
+@pytest.mark.parametrize("kind", ["RNN", "LSTM"])
+def test_row_split_forward_keeps_x_beside_h(monkeypatch, kind):
+    """The row-split RNN/LSTM forward keeps ``hx = [x_t | h_{t-1}]`` (h_prev is a view of it, for
+    the one [dW_ih | dW_hh] GEMM); the serial forward keeps no hx; a row-split cache also goes
+    through the serial backward."""
+    from rnnkit.kernels import implementation
+
+    rng = np.random.default_rng(11)
+    p = problem(kind, 5, 19, 24, 40, rng).astype(np.float32)
+    impl = implementation(kind, "numba")
+    monkeypatch.setenv("RNNKIT_POOL", "1")
+    fwd = impl.forward(p.x, p.w, p.state0, None, False, True, p.options)
+    np.testing.assert_array_equal(fwd.cache.hx[:, :, :24], p.x)
+    assert np.shares_memory(fwd.cache.h_prev, fwd.cache.hx)
+    split = impl.backward(p.d_out, p.d_state, p.w, fwd.cache)
+    monkeypatch.setenv("RNNKIT_POOL", "0")
+    serial_bwd = impl.backward(p.d_out, p.d_state, p.w, fwd.cache)
+    for name, a, b in zip(split._fields, split, serial_bwd):
+        for x, y in zip(a, b) if isinstance(a, tuple) else ((a, b),):
+            if x is not None:
+                np.testing.assert_allclose(x, y, rtol=0, atol=2e-5 * max(1.0, float(np.abs(y).max())), err_msg=name)
+    assert impl.forward(p.x, p.w, p.state0, None, False, True, p.options).cache.hx is None
 
 
 @pytest.mark.parametrize("M,K,N", [(1, 1, 1), (1, 3, 5), (6, 5, 16), (7, 13, 40), (13, 64, 256), (33, 100, 70),
@@ -129,46 +135,6 @@ def test_threads_for_respects_openblas_thread_limit():
     assert _pool.threads_for(64, 64 * 512) == min(before, int(_pool._pool_size.value), 64)
 
 
-@pytest.mark.parametrize("use_pool", ["0", "1"])
-@pytest.mark.parametrize("lengths,reverse,proj", [(False, False, False), (True, True, False), (True, False, True)])
-def test_input_projection_inside_the_kernel_equals_reference(monkeypatch, use_pool, lengths, reverse, proj):
-    """``lstm_forward(None, ..., x=x, W_ih=W_ih)`` and ``lstm_backward(..., W_ih=W_ih)`` (the
-    layer's calls) equal the reference given x_proj = x @ W_ih.T (outputs, cache, every
-    gradient, dx and db), on the row-split path (projection, dx and db inside the loop) and
-    on the serial path."""
-    if use_pool == "1" and not POOL:
-        pytest.skip("OpenBLAS pool with two threads not available here")
-    monkeypatch.setenv("RNNKIT_POOL", use_pool)
-    rng = np.random.default_rng(11)
-    T, B, I, H = 5, 19, 24, 40
-    P = 13 if proj else H
-    x = rng.standard_normal((T, B, I))
-    W_ih = rng.standard_normal((4 * H, I)) / np.sqrt(I)
-    W_hh = rng.standard_normal((4 * H, P)) / np.sqrt(P)
-    W_hr = rng.standard_normal((P, H)) / np.sqrt(H) if proj else None
-    bias = rng.standard_normal(4 * H)
-    h0, c0 = rng.standard_normal((B, P)), rng.standard_normal((B, H))
-    lens = np.sort(rng.integers(1, T + 1, B))[::-1].copy() if lengths else None
-    want = lstm_ref.lstm_forward(x @ W_ih.T + bias, W_hh, W_hr, h0, c0, lens, reverse, True)
-    f32 = [None if a is None else a.astype(np.float32) for a in (W_hh, W_hr, h0, c0, bias, x, W_ih)]
-    got = lstm.lstm_forward(None, f32[0], f32[1], f32[2], f32[3], lens, reverse, True, f32[4], x=f32[5],
-                            W_ih=f32[6])
-    assert (_pool.threads_for(B, B * H) > 1) == (use_pool == "1")
-    for g, w in zip(got[:3], want[:3]):
-        np.testing.assert_allclose(g, w, rtol=0, atol=1e-5 * max(1.0, float(np.abs(w).max())))
-    np.testing.assert_allclose(got[3][2], want[3][2].reshape(T, B, 4, H), rtol=0, atol=1e-5)
-    d_out = rng.standard_normal((T, B, P))
-    want_b = lstm_ref.lstm_backward(d_out, None, None, W_hh, W_hr, want[3], W_ih=W_ih)
-    got_b = lstm.lstm_backward(d_out.astype(np.float32), None, None, f32[0], f32[1], got[3], W_ih=f32[6])
-    assert len(got_b) == len(want_b) == 8
-    want_b = (*want_b[:7], want_b[0].reshape(T * B, -1).T @ x.reshape(T * B, I))    # dW_ih
-    for k, (g, w) in enumerate(zip(got_b, want_b)):
-        if k == 4 and not proj or k == 7 and use_pool == "0":
-            assert g is None                                  # no W_hr; dW_ih left to the layer
-            continue
-        np.testing.assert_allclose(g, w, rtol=0, atol=2e-5 * max(1.0, float(np.abs(w).max())))
-
-
 @pytest.mark.parametrize("N,K1,K2", [(1, 1, 0), (37, 5, 3), (64, 16, 48), (50, 7, 0)])
 def test_pack_transposed_equals_pack_of_the_concatenation(N, K1, K2):
     from rnnkit.kernels.fast._gemm import pack_transposed
@@ -177,3 +143,48 @@ def test_pack_transposed_equals_pack_of_the_concatenation(N, K1, K2):
     A1 = rng.standard_normal((N, K1)).astype(np.float32)
     A2 = rng.standard_normal((N, K2)).astype(np.float32)
     np.testing.assert_array_equal(pack_transposed(A1, A2), pack(np.concatenate([A1, A2], axis=1).T))
+
+
+def _layout():
+    flags = tuple(f"f{k}" for k in range(20))                  # more flags than the old fixed 15 slots
+    return _context.Layout("test", flags=flags, arrays=(("a", _context.F32, 2), ("lens", _context.I64, 1)))
+
+
+def test_context_layout_slots_and_build():
+    L = _layout()
+    S = L.slots
+    assert S.shift == 0 and S.size == L.size == 1 + 20 + (1 + 2) + (1 + 1)
+    slots = [getattr(S, f) for f in L.flags] + [S.a, S.lens]
+    assert len(set(slots)) == len(slots) and min(slots) == 1
+    a, lens = np.arange(6, dtype=np.float32).reshape(2, 3), np.array([4, 5], np.int64)
+    ctx = L.build(3, a=a, lens=lens, **{f"f{k}": k + 100 for k in range(20)})
+    assert ctx[0] == 3 and [int(ctx[getattr(S, f"f{k}")]) for k in range(20)] == list(range(100, 120))
+    assert ctx[S.a] == a.ctypes.data and list(ctx[S.a + 1:S.a + 3]) == [2, 3]
+    assert ctx[S.lens] == lens.ctypes.data and ctx[S.lens + 1] == 2
+    assert ctx.refs[0] is a and ctx.refs[1] is lens          # the context keeps its arrays alive
+
+
+def test_context_build_errors():
+    L = _layout()
+    flags = {f"f{k}": 0 for k in range(20)}
+    a, lens = np.zeros((2, 3), np.float32), np.zeros(2, np.int64)
+    with pytest.raises(ValueError, match=r"missing \['lens'\], unexpected \['b'\]"):
+        L.build(0, a=a, b=lens, **flags)
+    with pytest.raises(TypeError, match="array a must be a float32 ndarray, got float64"):
+        L.build(0, a=a.astype(np.float64), lens=lens, **flags)
+    with pytest.raises(ValueError, match="array a must be 2-D and C-contiguous"):
+        L.build(0, a=np.zeros((4, 6), np.float32)[:, ::2], lens=lens, **flags)
+    with pytest.raises(ValueError, match="array lens must be 1-D"):
+        L.build(0, a=a, lens=lens[None], **flags)
+    with pytest.raises(TypeError, match="flag f3 must be an int or bool, got float"):
+        L.build(0, a=a, lens=lens, **{**flags, "f3": 1.5})
+    with pytest.raises(ValueError, match="repeated or reserved: size, x"):
+        _context.Layout("bad", flags=("x", "size"), arrays=(("x", _context.F32, 1),))
+
+
+def test_pool_probe_does_not_import_pool():
+    """The self-test worker needs only the context declarations: no import circle."""
+    code = ("import sys; import rnnkit.kernels.fast._pool_probe; "
+            "print('rnnkit.kernels.fast._pool' in sys.modules)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0 and res.stdout.strip() == "False", res.stderr[-2000:]

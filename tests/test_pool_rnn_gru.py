@@ -14,10 +14,11 @@ import zlib
 import numpy as np
 import pytest
 
-from rnnkit.kernels import gru_ref, rnn_ref
+from kernel_cases import problem, run
+from rnnkit.kernels.rnn_ref import ACTIVATIONS
 
 fast = pytest.importorskip("rnnkit.kernels.fast")
-from rnnkit.kernels.fast import _pool, gru, rnn  # noqa: E402
+from rnnkit.kernels.fast import _pool  # noqa: E402
 
 # (T, B, H): B * H at least 2 * MIN_CELLS_PER_THREAD so that two threads are used;
 # odd batch sizes give ranges of different sizes
@@ -26,93 +27,51 @@ POOL = _pool.threads_for(64, 64 * 64) > 1
 needs_pool = pytest.mark.skipif(not POOL, reason="OpenBLAS pool with two threads not available here")
 
 
-def _f32(a):
-    return a.astype(np.float32)
-
-
 def _rng(*key):
     return np.random.default_rng(zlib.crc32(repr(key).encode()))
 
 
 def _worst_error(got, want):
     """Largest |got - want| of each array, relative to the array's largest |want|."""
-    return [float(np.abs(g - w).max() / max(np.abs(w).max(), 1e-30)) for g, w in zip(got, want)]
+    return {k: float(np.abs(got[k] - want[k]).max() / max(np.abs(want[k]).max(), 1e-30))
+            for k in want if want[k] is not None}
 
 
-def _check(monkeypatch, run, args, d_args, want):
-    """Run serial and row-split; both against the float64 ``want``. Returns the row-split arrays."""
+def _check(monkeypatch, p, reverse):
+    """Serial and row-split float32 against the float64 reference. Returns the row-split arrays."""
+    want = run(p, "numpy", reverse)
+    p32 = p.astype(np.float32)
     monkeypatch.setenv("RNNKIT_POOL", "0")
-    serial = run(args, d_args)
+    serial = run(p32, "numba", reverse)
     monkeypatch.setenv("RNNKIT_POOL", "1")
-    split = run(args, d_args)
-    assert len(want) == len(serial) == len(split)
-    for g, w in zip(split, want):
-        assert g.shape == w.shape and g.dtype == np.float32
+    split = run(p32, "numba", reverse)
+    assert list(want) == list(serial) == list(split)
+    for k, g in split.items():
+        assert g is None or (g.shape == want[k].shape and g.dtype == np.float32), k
     err_split, err_serial = _worst_error(split, want), _worst_error(serial, want)
-    for e_split, e_serial in zip(err_split, err_serial):
-        assert e_split <= 1e-5, (err_split, err_serial)
-        assert e_split <= 4 * e_serial + 1e-6, (err_split, err_serial)
+    for k in err_split:
+        assert err_split[k] <= 1e-5, (k, err_split, err_serial)
+        assert err_split[k] <= 4 * err_serial[k] + 1e-6, (k, err_split, err_serial)
+    if p.lengths is not None:                                 # padded steps: zero output and input gradient
+        for b in range(p.x.shape[1]):
+            assert not split["out"][p.lengths[b]:, b].any()
+            assert not split["dx"][p.lengths[b]:, b].any()
     return split
 
 
-def _lengths(rng, T, B, on):
-    return np.sort(rng.integers(1, T + 1, B))[::-1].copy() if on else None
-
-
-def _rnn_run(args, d_args, keep=True):
-    x_proj, W_hh, h0, lens, reverse, act = args
-    out, h, cache = rnn.rnn_forward(_f32(x_proj), _f32(W_hh), _f32(h0), lens, reverse, act, keep)
-    if not keep:
-        return [out, h]
-    grads = rnn.rnn_backward(_f32(d_args[0]), _f32(d_args[1]), _f32(W_hh), cache)
-    return [out, h, cache[0], cache[1], *grads]
-
-
-def _gru_run(args, d_args, keep=True):
-    x_proj, W_hh, b_hn, h0, lens, reverse, reset_after = args
-    out, h, cache = gru.gru_forward(_f32(x_proj), _f32(W_hh), _f32(b_hn), _f32(h0), lens, reverse, reset_after, keep)
-    if not keep:
-        return [out, h]
-    grads = gru.gru_backward(_f32(d_args[0]), _f32(d_args[1]), _f32(W_hh), cache)
-    return [out, h, *cache[:3], *grads]
-
-
-def _rnn_case(shape, act, lengths, reverse):
+def _case(kind, shape, lengths, key, **options):
     T, B, H = shape
-    rng = _rng("rnn", shape, act, lengths, reverse)
-    args = (rng.standard_normal((T, B, H)), rng.standard_normal((H, H)) / np.sqrt(H), rng.standard_normal((B, H)),
-            _lengths(rng, T, B, lengths), reverse, act)
-    return args, (rng.standard_normal((T, B, H)), rng.standard_normal((B, H)))
-
-
-def _gru_case(shape, reset_after, lengths, reverse):
-    T, B, H = shape
-    rng = _rng("gru", shape, reset_after, lengths, reverse)
-    args = (rng.standard_normal((T, B, 3 * H)), rng.standard_normal((3 * H, H)) / np.sqrt(H), rng.standard_normal(H),
-            rng.standard_normal((B, H)), _lengths(rng, T, B, lengths), reverse, reset_after)
-    return args, (rng.standard_normal((T, B, H)), rng.standard_normal((B, H)))
-
-
-def _check_padding(split, lens, n_grad):
-    """Steps past a row's length: output and input gradient exactly zero."""
-    out, d_x_proj = split[0], split[n_grad]
-    for b in range(out.shape[1]):
-        assert not out[lens[b]:, b].any()
-        assert not d_x_proj[lens[b]:, b].any()
+    return problem(kind, T, B, 11, H, _rng(kind, shape, lengths, key), lengths=lengths, recurrent=1 / np.sqrt(H),
+                   **options)
 
 
 @needs_pool
-@pytest.mark.parametrize("shape,act,lengths,reverse", list(itertools.product(SHAPES, rnn_ref.ACTIVATIONS,
-                                                                             (False, True), (False, True))))
+@pytest.mark.parametrize("shape,act,lengths,reverse", list(itertools.product(SHAPES, ACTIVATIONS, (False, True),
+                                                                             (False, True))))
 def test_row_split_rnn_equals_reference(monkeypatch, shape, act, lengths, reverse):
     T, B, H = shape
     assert _pool.threads_for(B, B * H) > 1
-    args, d_args = _rnn_case(shape, act, lengths, reverse)
-    out, h, cache = rnn_ref.rnn_forward(*args, True)          # float64
-    want = [out, h, cache[0], cache[1], *rnn_ref.rnn_backward(*d_args, args[1], cache)]
-    split = _check(monkeypatch, _rnn_run, args, d_args, want)
-    if lengths:
-        _check_padding(split, args[3], 4)
+    _check(monkeypatch, _case("RNN", shape, lengths, (act, reverse), nonlinearity=act), reverse)
 
 
 @needs_pool
@@ -121,33 +80,19 @@ def test_row_split_rnn_equals_reference(monkeypatch, shape, act, lengths, revers
 def test_row_split_gru_equals_reference(monkeypatch, shape, reset_after, lengths, reverse):
     T, B, H = shape
     assert _pool.threads_for(B, B * H) > 1
-    args, d_args = _gru_case(shape, reset_after, lengths, reverse)
-    out, h, cache = gru_ref.gru_forward(*args, True)          # float64
-    gates = cache[1].reshape(T, B, 3, H)
-    want = [out, h, cache[0], gates, cache[2], *gru_ref.gru_backward(*d_args, args[1], cache)]
-    split = _check(monkeypatch, _gru_run, args, d_args, want)
-    if lengths:
-        _check_padding(split, args[4], 5)
+    _check(monkeypatch, _case("GRU", shape, lengths, (reset_after, reverse), reset_after=reset_after), reverse)
 
 
 @needs_pool
-@pytest.mark.parametrize("act,lengths,reverse", list(itertools.product(rnn_ref.ACTIVATIONS, (False, True),
-                                                                       (False, True))))
-def test_row_split_rnn_inference_without_cache_equals_cached(monkeypatch, act, lengths, reverse):
+@pytest.mark.parametrize("kind,options,lengths,reverse", [
+    (kind, opts, ln, rev) for (kind, opts) in [("RNN", {"nonlinearity": a}) for a in ACTIVATIONS] +
+    [("GRU", {"reset_after": r}) for r in (True, False)] for ln, rev in itertools.product((False, True), repeat=2)])
+def test_row_split_inference_without_cache_equals_cached(monkeypatch, kind, options, lengths, reverse):
     monkeypatch.setenv("RNNKIT_POOL", "1")
-    args, d_args = _rnn_case((6, 17, 48), act, lengths, reverse)
-    for a, b in zip(_rnn_run(args, d_args, keep=True)[:2], _rnn_run(args, d_args, keep=False)):
-        np.testing.assert_array_equal(a, b)
-
-
-@needs_pool
-@pytest.mark.parametrize("reset_after,lengths,reverse", list(itertools.product((True, False), (False, True),
-                                                                               (False, True))))
-def test_row_split_gru_inference_without_cache_equals_cached(monkeypatch, reset_after, lengths, reverse):
-    monkeypatch.setenv("RNNKIT_POOL", "1")
-    args, d_args = _gru_case((6, 17, 48), reset_after, lengths, reverse)
-    for a, b in zip(_gru_run(args, d_args, keep=True)[:2], _gru_run(args, d_args, keep=False)):
-        np.testing.assert_array_equal(a, b)
+    p = _case(kind, (6, 17, 48), lengths, (reverse, "infer"), **options).astype(np.float32)
+    kept, not_kept = run(p, "numba", reverse), run(p, "numba", reverse, keep=False)
+    for k in not_kept:
+        np.testing.assert_array_equal(kept[k], not_kept[k], err_msg=k)
 
 
 def test_float64_and_small_batches_take_the_serial_path(monkeypatch):
@@ -155,7 +100,10 @@ def test_float64_and_small_batches_take_the_serial_path(monkeypatch):
     monkeypatch.setenv("RNNKIT_POOL", "1")
     assert _pool.split_threads(np.float64, 64, 512) == 1
     assert _pool.split_threads(np.float32, 1, 4096) == 1
-    args, d_args = _rnn_case((3, 1, 40), "tanh", False, False)
-    out, h, cache = rnn_ref.rnn_forward(*args, True)
-    got = rnn.rnn_forward(*args, True)
-    np.testing.assert_allclose(got[0], out, rtol=1e-12, atol=1e-12)
+    p = _case("RNN", (3, 1, 40), False, "serial")
+    want, got = run(p, "numpy", False), run(p, "numba", False)
+    for k in want:
+        if want[k] is None:
+            assert got[k] is None, k
+        else:
+            np.testing.assert_allclose(got[k], want[k], rtol=1e-12, atol=1e-12, err_msg=k)

@@ -3,6 +3,8 @@ kill-and-resume). Each test names the bug it pins down; all are small and fast."
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -83,10 +85,16 @@ def test_layer_rejects_zero_d_and_timedelta_input():
 
 # -- files: a truncated or hostile file is a FileFormatError (a ValueError), never a crash ---
 def _saved_model_arrays(tmp_path):
+    """A model file in the .npz layout of rnnkit 0.1 (version 1), which still loads."""
+    from rnnkit.io import model_state
+
     path = tmp_path / "m.npz"
-    rnnkit.save_model(SequenceModel(2, 3, 1, cell="gru", rng=0), path)
-    with np.load(path, allow_pickle=False) as z:
-        return path, {k: z[k] for k in z.files}
+    arrays = {}
+    meta = {"format": "rnnkit.model", "version": 1, "metadata": None,
+            "model": model_state(SequenceModel(2, 3, 1, cell="gru", rng=0), arrays, "param/")}
+    arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    np.savez(path, **arrays)
+    return path, arrays
 
 
 def test_load_model_truncated_file_is_a_value_error(tmp_path):

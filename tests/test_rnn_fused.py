@@ -1,12 +1,11 @@
-"""The vanilla RNN with the input projection inside the kernel (the layer's call).
+"""The vanilla RNN with the input projection inside the kernel (the contract: the kernel gets x and W_ih).
 
-``rnn_forward(None, ..., bias, x=x, W_ih=W_ih)`` and ``rnn_backward(..., W_ih=W_ih)`` equal
-the float64 reference given ``x_proj = x @ W_ih.T + bias``: outputs, final state, cache and
-every gradient (d_x_proj, dh0, dW_hh, dx, db and, when the row-split forward kept
-``[x_t | h_{t-1}]``, dW_ih), for all activations, with lengths and in reverse, on the
-row-split path (projection, dx and db inside the loop, one GEMM for dW_ih and dW_hh) and on
-the serial path (float32 with the pool off, and float64). A float32 layer on the compiled
-kernels with the pool on equals the float64 layer on the reference kernels.
+The compiled forward/backward equal the float64 reference: outputs, final state, cache and
+every gradient (dx, dh0, dW_ih, dW_hh, db_ih, db_hh), for all activations, with lengths and in
+reverse, on the row-split path (projection, dx and db inside the loop, one GEMM for dW_ih and
+dW_hh over the kept ``[x_t | h_{t-1}]``) and on the serial path (float32 with the pool off,
+and float64). A float32 layer on the compiled kernels with the pool on equals the float64
+layer on the reference kernels.
 """
 
 from __future__ import annotations
@@ -19,36 +18,29 @@ import pytest
 
 import rnnkit
 from helpers import assert_results_close, random_problem, rnnkit_run
+from kernel_cases import problem, run
 from rnnkit import nn
-from rnnkit.kernels import rnn_ref
+from rnnkit.kernels import implementation, rnn_ref
 
 fast = pytest.importorskip("rnnkit.kernels.fast")
-from rnnkit.kernels.fast import _pool, rnn  # noqa: E402
+from rnnkit.kernels.fast import _pool  # noqa: E402
 
 POOL = _pool.threads_for(64, 64 * 64) > 1
 T, B, I, H = 5, 19, 24, 40
 CASES = list(itertools.product(rnn_ref.ACTIVATIONS, [(False, False), (True, True), (True, False)], ["0", "1"]))
 
 
-def _rng(*key):
-    return np.random.default_rng(zlib.crc32(repr(key).encode()))
+def _problem(act, lengths):
+    rng = np.random.default_rng(zlib.crc32(repr((act, lengths)).encode()))
+    return problem("RNN", T, B, I, H, rng, lengths=lengths, recurrent=1 / np.sqrt(H), nonlinearity=act)
 
 
-def _problem(act, lengths, reverse):
-    rng = _rng(act, lengths, reverse)
-    x = rng.standard_normal((T, B, I))
-    W_ih = rng.standard_normal((H, I)) / np.sqrt(I)
-    W_hh = rng.standard_normal((H, H)) / np.sqrt(H)
-    bias = rng.standard_normal(H)
-    h0 = rng.standard_normal((B, H))
-    lens = np.sort(rng.integers(1, T + 1, B))[::-1].copy() if lengths else None
-    d_out, dh_n = rng.standard_normal((T, B, H)), rng.standard_normal((B, H))
-    return x, W_ih, W_hh, bias, h0, lens, d_out, dh_n
-
-
-def _close(got, want, tol):
-    assert got.shape == want.shape
-    np.testing.assert_allclose(got, want, rtol=0, atol=tol * max(1.0, float(np.abs(want).max())))
+def _close(name, got, want, tol):
+    if want is None:
+        assert got is None, name
+        return
+    assert got.shape == want.shape, name
+    np.testing.assert_allclose(got, want, rtol=0, atol=tol * max(1.0, float(np.abs(want).max())), err_msg=name)
 
 
 @pytest.mark.parametrize("act,lr,use_pool", CASES)
@@ -57,75 +49,42 @@ def test_input_projection_inside_the_kernel_equals_reference(monkeypatch, act, l
     if use_pool == "1" and not POOL:
         pytest.skip("OpenBLAS pool with two threads not available here")
     monkeypatch.setenv("RNNKIT_POOL", use_pool)
-    x, W_ih, W_hh, bias, h0, lens, d_out, dh_n = _problem(act, lengths, reverse)
-    want = rnn_ref.rnn_forward(x @ W_ih.T + bias, W_hh, h0, lens, reverse, act, True)
-    f32 = [a.astype(np.float32) for a in (W_hh, h0, bias, x, W_ih, d_out, dh_n)]
-    got = rnn.rnn_forward(None, f32[0], f32[1], lens, reverse, act, True, f32[2], x=f32[3], W_ih=f32[4])
+    p = _problem(act, lengths)
+    want = run(p, "numpy", reverse)                           # float64
+    p32 = p.astype(np.float32)
+    got = run(p32, "numba", reverse)
     assert (_pool.threads_for(B, B * H) > 1) == (use_pool == "1")
-    for g, w in zip(got[:2], want[:2]):
-        _close(g, w, 1e-5)
-    _close(got[2][0], want[2][0], 1e-5)                       # h_prev_all (a view of hx_all when fused)
-    _close(got[2][1], want[2][1], 1e-5)                       # h_last
-    hx_all = got[2][5]
-    assert hx_all.shape == (T, B, (I if use_pool == "1" else 0) + H)
-    if use_pool == "1":
-        np.testing.assert_array_equal(hx_all[:, :, :I], f32[3])   # [x_t | h_{t-1}]
-
-    want_b = rnn_ref.rnn_backward(d_out, dh_n, W_hh, want[2], W_ih=W_ih)
-    got_b = rnn.rnn_backward(f32[5], f32[6], f32[0], got[2], W_ih=f32[4])
-    assert len(got_b) == len(want_b) == 6 and want_b[5] is None
-    want_b = (*want_b[:5], want_b[0].reshape(T * B, H).T @ x.reshape(T * B, I))    # dW_ih
-    names = ("d_x_proj", "dh0", "dW_hh", "dx", "db", "dW_ih")
-    for name, g, w in zip(names, got_b, want_b):
-        if name == "dW_ih" and use_pool == "0":
-            assert g is None                                  # left to the layer
-            continue
-        assert g.dtype == np.float32, name
-        _close(g, w, 2e-5)
-    if use_pool == "1":                                       # a fused cache on the serial backward (Ix > 0)
-        monkeypatch.setenv("RNNKIT_POOL", "0")
-        for g, w in zip(rnn.rnn_backward(f32[5], f32[6], f32[0], got[2], W_ih=f32[4]), want_b):
-            _close(g, w, 2e-5)
+    for name in want:
+        assert got[name] is None or got[name].dtype == np.float32, name
+        _close(name, got[name], want[name], 2e-5)
+    impl = implementation("RNN", "numba")
+    fwd = impl.forward(p32.x, p32.w, p32.state0, p32.lengths, reverse, True, p32.options)
+    if use_pool == "1":                                       # [x_t | h_{t-1}] kept for one dW GEMM
+        assert fwd.cache.hx.shape == (T, B, I + H)
+        np.testing.assert_array_equal(fwd.cache.hx[:, :, :I], p32.x)
+        monkeypatch.setenv("RNNKIT_POOL", "0")               # a row-split cache on the serial backward
+        g = impl.backward(p32.d_out, p32.d_state, p32.w, fwd.cache)
+        for name, v in zip(("dx", "dW_ih", "dW_hh", "db_ih", "db_hh"), (g.dx, g.dW_ih, g.dW_hh, g.db_ih, g.db_hh)):
+            _close(f"{name} (serial backward)", v, want[name], 2e-5)
         monkeypatch.setenv("RNNKIT_POOL", "1")
+    else:
+        assert fwd.cache.hx is None
     if lengths:                                               # padded steps: zero output and input gradients
         for b in range(B):
-            assert not got[0][lens[b]:, b].any()
-            assert not got_b[0][lens[b]:, b].any() and not got_b[3][lens[b]:, b].any()
-
-    # without a cache: the same outputs, nothing kept
-    out, h, cache = rnn.rnn_forward(None, f32[0], f32[1], lens, reverse, act, False, f32[2], x=f32[3],
-                                    W_ih=f32[4])
-    assert cache is None
-    np.testing.assert_array_equal(out, got[0])
-    np.testing.assert_array_equal(h, got[1])
-    # the old call (x_proj given, no bias) still gives the same results
-    xp = (f32[3].reshape(T * B, I) @ f32[4].T + f32[2]).reshape(T, B, H)
-    old = rnn.rnn_forward(xp, f32[0], f32[1], lens, reverse, act, True)
-    for g, w in zip(old[:2], want[:2]):
-        _close(g, w, 1e-5)
-    old_b = rnn.rnn_backward(f32[5], f32[6], f32[0], old[2])
-    assert len(old_b) == 3
-    for g, w in zip(old_b, want_b[:3]):
-        _close(g, w, 2e-5)
+            assert not got["out"][p.lengths[b]:, b].any() and not got["dx"][p.lengths[b]:, b].any()
+    infer = run(p32, "numba", reverse, keep=False)            # without a cache: the same outputs
+    for name in infer:
+        np.testing.assert_array_equal(infer[name], got[name], err_msg=name)
 
 
 @pytest.mark.parametrize("act,lr", list(itertools.product(rnn_ref.ACTIVATIONS, [(False, False), (True, True)])))
-def test_float64_fused_call_takes_the_serial_path(act, lr):
+def test_float64_takes_the_serial_path(act, lr):
     lengths, reverse = lr
-    x, W_ih, W_hh, bias, h0, lens, d_out, dh_n = _problem(act, lengths, reverse)
-    want = rnn_ref.rnn_forward(x @ W_ih.T + bias, W_hh, h0, lens, reverse, act, True)
-    got = rnn.rnn_forward(None, W_hh, h0, lens, reverse, act, True, bias, x=x, W_ih=W_ih)
-    ref = rnn_ref.rnn_forward(None, W_hh, h0, lens, reverse, act, True, bias, x=x, W_ih=W_ih)
-    for g, r, w in zip(got[:2], ref[:2], want[:2]):
-        np.testing.assert_allclose(g, w, rtol=0, atol=1e-12)
-        np.testing.assert_allclose(r, w, rtol=0, atol=1e-12)
-    want_b = rnn_ref.rnn_backward(d_out, dh_n, W_hh, want[2], W_ih=W_ih)
-    got_b = rnn.rnn_backward(d_out, dh_n, W_hh, got[2], W_ih=W_ih)
-    assert got_b[5] is None and want_b[5] is None
-    for g, w in zip(got_b[:5], want_b[:5]):
-        np.testing.assert_allclose(g, w, rtol=0, atol=1e-11 * max(1.0, float(np.abs(w).max())))
-    np.testing.assert_allclose(want_b[3], want_b[0] @ W_ih)
-    np.testing.assert_allclose(want_b[4], want_b[0].sum(axis=(0, 1)))
+    p = _problem(act, lengths)
+    want, got = run(p, "numpy", reverse), run(p, "numba", reverse)
+    for name in want:
+        _close(name, got[name], want[name], 1e-11)
+    np.testing.assert_allclose(want["db_ih"], want["db_hh"])     # both biases see the same gradient
 
 
 @pytest.mark.parametrize("nonlinearity", rnn_ref.ACTIVATIONS)

@@ -1,4 +1,4 @@
-"""save_model / load_model: configuration + weights in .npz without pickle, allow-listed classes."""
+"""save_model / load_model: configuration + weights in one file without pickle, allow-listed classes."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import rnnkit
+import rnnkit.io._archive
 from rnnkit import nn
 from rnnkit.models import CharRNN, SequenceModel
 from rnnkit.serialization import FileFormatError, pack, read_npz, register, unpack, write_npz_atomic
@@ -72,11 +73,19 @@ def test_sequence_models_round_trip(tmp_path):
     assert args == (7, 8, 1) and kwargs["cell"] == "gru" and kwargs["embedding_dim"] == 5
 
 
-def test_file_is_plain_npz_without_pickle(tmp_path):
-    rnnkit.save_model(nn.GRU(2, 3, rng=0), tmp_path / "g.npz")
-    with np.load(tmp_path / "g.npz", allow_pickle=False) as z:
-        assert all(z[k].dtype != object for k in z.files)
-        meta = json.loads(z["__meta__"].tobytes().decode("utf-8"))
+def test_file_is_safetensors_with_json_config(tmp_path):
+    safetensors_numpy = pytest.importorskip("safetensors.numpy", reason="the safetensors package is not installed")
+    path = tmp_path / "g.rnnkit"
+    gru = nn.GRU(2, 3, rng=0)
+    rnnkit.save_model(gru, path)
+    tensors = safetensors_numpy.load_file(str(path))          # another reader of the layout
+    assert sorted(tensors) == sorted("param/" + n for n, _ in gru.named_parameters())
+    for name, p in gru.named_parameters():
+        np.testing.assert_array_equal(tensors["param/" + name], p.data, err_msg=name)
+    n = int.from_bytes(path.read_bytes()[:8], "little")
+    header = json.loads(path.read_bytes()[8:8 + n])
+    meta = json.loads(header["__metadata__"]["rnnkit.json"])
+    assert header["__metadata__"]["format"] == "rnnkit" and header["__metadata__"]["format_version"] == "2"
     assert meta["format"] == "rnnkit.model"
     assert meta["model"]["config"]["class"] == "GRU"
     assert "rng" not in meta["model"]["config"]["kwargs"]
@@ -169,18 +178,18 @@ def test_pack_unpack_round_trip():
 
 
 def test_save_is_atomic_on_crash(tmp_path, monkeypatch):
-    path = tmp_path / "m.npz"
+    path = tmp_path / "m.rnnkit"
     first = nn.GRU(2, 3, rng=0)
     rnnkit.save_model(first, path)
 
-    def crash(f, **arrays):
-        f.write(b"PK\x03\x04 half a file")
+    def crash(f, description, arrays):
+        f.write(b"half a file")
         raise OSError("disk full")
 
-    monkeypatch.setattr(np, "savez", crash)
+    monkeypatch.setattr(rnnkit.io._archive, "write_container", crash)
     with pytest.raises(OSError, match="disk full"):
         rnnkit.save_model(nn.GRU(2, 3, rng=1), path)
     monkeypatch.undo()
-    assert os.listdir(tmp_path) == ["m.npz"]                       # no temp file left behind
+    assert os.listdir(tmp_path) == ["m.rnnkit"]                    # no temp file left behind
     loaded = rnnkit.load_model(path)
     np.testing.assert_array_equal(loaded.weight_hh_l0.data, first.weight_hh_l0.data)

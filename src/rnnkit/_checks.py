@@ -16,7 +16,19 @@ __all__ = [
     "check_shape",
     "as_lengths",
     "as_rng",
+    "to_numpy",
 ]
+
+
+def to_numpy(x):
+    """A torch tensor's values as a NumPy array (detached, on the CPU); anything else unchanged.
+
+    The one place that recognises torch tensors (by their ``detach`` and ``numpy`` methods,
+    without importing torch): every function that accepts tensors where arrays go calls it.
+    """
+    if hasattr(x, "detach") and hasattr(x, "numpy"):
+        return x.detach().cpu().numpy()
+    return x
 
 
 def check_int(name: str, value, minimum: int | None = None) -> int:
@@ -56,8 +68,7 @@ def as_float_array(name: str, x, dtype) -> np.ndarray:
 
     Strings, objects, complex numbers and non-array-like values raise ``TypeError``.
     """
-    if hasattr(x, "detach") and hasattr(x, "numpy"):  # a torch tensor
-        x = x.detach().cpu().numpy()
+    x = to_numpy(x)
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name} must be a numeric array, got {type(x).__name__}")
     try:
@@ -75,8 +86,7 @@ def owned(a: np.ndarray, source) -> np.ndarray:
     What a module saves for backward must not change when the caller later writes into the
     arrays it passed in or got back (PyTorch raises on such in-place edits; rnnkit copies).
     """
-    if hasattr(source, "detach") and hasattr(source, "numpy"):      # a torch tensor
-        source = source.detach().cpu().numpy()
+    source = to_numpy(source)
     if isinstance(source, np.ndarray) and np.may_share_memory(a, source):
         return a.copy()
     return a
@@ -94,8 +104,7 @@ def as_lengths(lengths, B: int, T: int) -> np.ndarray | None:
     """
     if lengths is None:
         return None
-    if hasattr(lengths, "detach") and hasattr(lengths, "numpy"):
-        lengths = lengths.detach().cpu().numpy()
+    lengths = to_numpy(lengths)
     a = np.asarray(lengths)
     if a.dtype == np.bool_ or not (
         np.issubdtype(a.dtype, np.integer)

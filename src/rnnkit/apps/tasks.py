@@ -19,7 +19,6 @@ Seq2seq tasks are trained by :mod:`rnnkit.models.seq2seq` (encoder-decoder), not
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass
 
@@ -62,6 +61,7 @@ class TrainConfig:
     embedding_dim: int = 16
     tbptt_k: int = 64
     text_chars: int = 100_000
+    max_time: float | None = None
 
     def validate(self) -> TrainConfig:
         check_choice("task", self.task, TASKS)
@@ -74,6 +74,8 @@ class TrainConfig:
         check_float_range("dropout", self.dropout, 0.0, 1.0)
         check_float_range("lr", self.lr, 1e-12, 10.0)
         check_float_range("clip", self.clip, 0.0, 1e12)
+        if self.max_time is not None:
+            check_float_range("max_time", self.max_time, 0.0, float("inf"))
         return self
 
 
@@ -135,10 +137,9 @@ def _loss_and_metrics(cfg: TrainConfig, ds):
 
 
 def train_task(cfg: TrainConfig, out_dir: str, *, resume: bool = False, progress: bool = True) -> dict:
-    """Train on ``cfg.task``; write ``model.npz``, ``checkpoint.npz``, ``history.json``,
-    ``config.json`` into ``out_dir``. Returns the final metrics."""
+    """Train on ``cfg.task``; write ``model.npz``, ``checkpoint.npz`` (after every epoch) and
+    ``history.json`` into ``out_dir`` (which must exist). Returns the final metrics."""
     cfg.validate()
-    os.makedirs(out_dir, exist_ok=True)
     ckpt = os.path.join(out_dir, "checkpoint.npz")
     if resume and not os.path.exists(ckpt):
         raise ValueError(f"resume: no checkpoint at {ckpt}")
@@ -147,6 +148,10 @@ def train_task(cfg: TrainConfig, out_dir: str, *, resume: bool = False, progress
     loss, metrics = _loss_and_metrics(cfg, ds)
     opt = optim.Adam(model.parameters(), lr=cfg.lr)
     callbacks = [ModelCheckpoint(ckpt)]
+    if cfg.max_time is not None:
+        from rnnkit.estimators import MaxTime
+
+        callbacks.append(MaxTime(cfg.max_time))
     kw = dict(loss=loss, optimizer=opt, epochs=cfg.epochs, metrics=metrics, callbacks=callbacks,
               clip_grad_norm=cfg.clip or None, progress=progress, resume=ckpt if resume else None)
     meta = {"task": cfg.task, "config": asdict(cfg)}
@@ -162,9 +167,9 @@ def train_task(cfg: TrainConfig, out_dir: str, *, resume: bool = False, progress
         hist = fit(model, _xyl(train), batch_size=cfg.batch_size, rng=cfg.seed,
                    val_data=_xyl(val), **kw)
     save_model(model, os.path.join(out_dir, "model.npz"), metadata=meta)
-    with open(os.path.join(out_dir, "config.json"), "w") as f:
-        json.dump(asdict(cfg), f, indent=2)
-    hist.save(os.path.join(out_dir, "history.json"))
+    from rnnkit.apps.run_dir import write_json
+
+    write_json(os.path.join(out_dir, "history.json"), hist.to_dict())
     return {k: v[-1] for k, v in hist.history.items() if v}
 
 

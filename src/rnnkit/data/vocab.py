@@ -23,6 +23,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from rnnkit._checks import check_int
+from rnnkit.data.streams import split_streams, window_bounds
 
 __all__ = ["CharVocab", "batchify", "tbptt_windows"]
 
@@ -45,6 +46,8 @@ class CharVocab:
     def __init__(self, chars, unk: str | None = None):
         if isinstance(chars, str):
             chars = list(chars)
+        elif not isinstance(chars, (list, tuple)):
+            raise TypeError(f"chars must be a string or a list of 1-character strings, got {type(chars).__name__}")
         chars = list(chars)
         for c in chars:
             if not isinstance(c, str) or len(c) != 1:
@@ -175,10 +178,7 @@ def batchify(ids, batch_size: int) -> np.ndarray:
         raise ValueError(f"ids must be 1-D (one stream), got shape {a.shape}")
     if a.dtype == np.bool_ or not np.issubdtype(a.dtype, np.integer):
         raise TypeError(f"ids must be integers, got dtype {a.dtype}")
-    N = a.shape[0] // batch_size
-    if N < 1:
-        raise ValueError(f"ids has {a.shape[0]} ids, fewer than batch_size={batch_size}")
-    return np.ascontiguousarray(a[: N * batch_size].reshape(batch_size, N).T)  # (N, B)
+    return split_streams(a, batch_size, batch_first=False, name="ids")  # (N, B)
 
 
 def tbptt_windows(stream, k: int, drop_last: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -200,9 +200,5 @@ def tbptt_windows(stream, k: int, drop_last: bool = False) -> Iterator[tuple[np.
         raise ValueError(f"stream must be (N,) or (N, B), got shape {a.shape}")
     if a.shape[0] < 2:
         raise ValueError(f"stream needs at least 2 steps (input and next-step target), got {a.shape[0]}")
-    n_in = a.shape[0] - 1
-    for i in range(0, n_in, k):
-        kk = min(k, n_in - i)
-        if drop_last and kk < k:
-            return
-        yield a[i : i + kk], a[i + 1 : i + 1 + kk]
+    for i, stop in window_bounds(a.shape[0] - 1, k, drop_last):
+        yield a[i:stop], a[i + 1 : stop + 1]

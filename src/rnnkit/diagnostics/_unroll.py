@@ -27,11 +27,9 @@ import numpy as np
 
 from rnnkit._checks import as_lengths
 from rnnkit._grad_mode import enable_grad
+from rnnkit.nn.directions import merge, merge_backward, merge_saved, suffix, time_order
 from rnnkit.nn.module import _as_float_dtype
-from rnnkit.nn.rnn import GRU, LSTM, RNN
-from rnnkit.nn.rnn_base import RNNBase
-
-PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
+from rnnkit.nn.rnn_base import RNNBase, pack_state, state_parts
 
 
 def check_layer(layer) -> RNNBase:
@@ -40,16 +38,6 @@ def check_layer(layer) -> RNNBase:
             f"layer must be an rnnkit.nn.RNN, LSTM or GRU (an RNNBase), got {type(layer).__name__}"
         )
     return layer
-
-
-def suffix(l: int, d: int) -> str:
-    """PyTorch's parameter suffix of layer ``l``, direction ``d``: ``_l0``, ``_l0_reverse``."""
-    return f"_l{l}" + ("_reverse" if d else "")
-
-
-def time_steps(T: int, reverse: bool) -> range:
-    """Time indices in processing order."""
-    return range(T - 1, -1, -1) if reverse else range(T)
 
 
 @dataclass
@@ -93,19 +81,13 @@ def prepare_inputs(layer: RNNBase, x, hx, lengths, dtype) -> Inputs:
 
 
 def direction_copy(layer: RNNBase, l: int, d: int, dtype) -> RNNBase:
-    """A one-layer, one-direction layer holding the weights of (layer ``l``, direction ``d``)."""
+    """A one-layer, one-direction layer of the same kind and options holding the weights of
+    (layer ``l``, direction ``d``)."""
     sfx = suffix(l, d)
     w_ih = getattr(layer, "weight_ih" + sfx).data               # (G*H, I_l)
-    opts = {"bias": layer.bias, "dtype": dtype, "rng": 0}
-    I_l, H = w_ih.shape[1], layer.hidden_size
-    if layer.mode == "RNN":
-        sub = RNN(I_l, H, nonlinearity=layer.nonlinearity, **opts)
-    elif layer.mode == "LSTM":
-        sub = LSTM(I_l, H, proj_size=layer.proj_size, **opts)
-    else:
-        sub = GRU(I_l, H, reset_after=layer.reset_after, **opts)
-    params = layer._parameters
-    sub.load_state_dict({n + "_l0": params[n + sfx].data for n in PARAM_NAMES if n + sfx in params})
+    sub = RNNBase(w_ih.shape[1], layer.hidden_size, bias=layer.bias, proj_size=layer.proj_size, dtype=dtype, rng=0,
+                  mode=layer.mode, **layer.options)
+    sub.load_state_dict({n[: -len(sfx)] + "_l0": p.data for n, p in layer._parameters.items() if n.endswith(sfx)})
     sub.train()
     return sub
 
@@ -118,17 +100,15 @@ def forward_steps(sub: RNNBase, x, s0, mask, reverse):
     the state each step starts from) and the final state.
     """
     T, B, _ = x.shape
-    lstm = sub.mode == "LSTM"
     out = np.zeros((T, B, sub.output_size), x.dtype)
     prev = tuple(np.empty((T,) + s.shape, x.dtype) for s in s0)
     s = s0
     with enable_grad():
-        for t in time_steps(T, reverse):
+        for t in time_order(T, reverse):
             for k, sk in enumerate(s):
                 prev[k][t] = sk
-            hx = (s[0][None], s[1][None]) if lstm else s[0][None]
-            o, s_n = sub(x[t:t + 1], hx)
-            s_new = tuple(a[0] for a in s_n) if lstm else (s_n[0],)
+            o, s_n = sub(x[t:t + 1], pack_state(tuple(sk[None] for sk in s)))
+            s_new = tuple(a[0] for a in state_parts(s_n))
             if mask is None:
                 s, out[t] = s_new, o[0]
             else:
@@ -148,11 +128,10 @@ def backward_steps(sub: RNNBase, d_out, d_final, mask, reverse, clip=None):
     the total derivative through every later step) and ``d_s0``.
     """
     T, B, _ = d_out.shape
-    lstm = sub.mode == "LSTM"
     a = tuple(np.array(g, copy=True) for g in d_final)
     adj = tuple(np.zeros((T,) + g.shape, g.dtype) for g in a)
     dx = np.zeros((T, B, sub.input_size), d_out.dtype)
-    for t in reversed(time_steps(T, reverse)):
+    for t in reversed(time_order(T, reverse)):
         m = None if mask is None else mask[t]                     # (B, 1)
         gh = a[0] + (d_out[t] if m is None else m * d_out[t])     # total dL/dh_t
         g = (gh,) + a[1:]
@@ -163,41 +142,12 @@ def backward_steps(sub: RNNBase, d_out, d_final, mask, reverse, clip=None):
         for k, gk in enumerate(g):
             adj[k][t] = gk
         step_g = g if m is None else tuple(m * gk for gk in g)
-        d_state = (step_g[0][None], step_g[1][None]) if lstm else step_g[0][None]
         zero = np.zeros((1, B, sub.output_size), d_out.dtype)
-        dx_t, ds = sub.backward(zero, d_state)
-        ds = tuple(s[0] for s in ds) if lstm else (ds[0],)
+        dx_t, ds = sub.backward(zero, pack_state(tuple(gk[None] for gk in step_g)))
+        ds = tuple(s[0] for s in state_parts(ds))
         dx[t] = dx_t[0]
         a = ds if m is None else tuple(s + (1 - m) * gk for s, gk in zip(ds, g))
     return dx, adj, a
-
-
-def merge(merge_mode: str, outs):
-    """Merge the two directions' outputs as the layer does (concat, sum, mul, ave)."""
-    if len(outs) == 1:
-        return outs[0]
-    a, b = outs
-    if merge_mode == "concat":
-        return np.concatenate(outs, axis=2)
-    if merge_mode == "sum":
-        return a + b
-    if merge_mode == "mul":
-        return a * b
-    return 0.5 * (a + b)
-
-
-def split_merge_grad(merge_mode: str, d, outs):
-    """Gradient of the merged output -> gradient of each direction's output."""
-    if len(outs) == 1:
-        return [d]
-    if merge_mode == "concat":
-        P = outs[0].shape[2]
-        return [d[:, :, :P], d[:, :, P:]]
-    if merge_mode == "sum":
-        return [d, d]
-    if merge_mode == "mul":
-        return [d * outs[1], d * outs[0]]
-    return [0.5 * d, 0.5 * d]
 
 
 @dataclass
@@ -238,7 +188,8 @@ def replay_backward(layer: RNNBase, traces, d_out, mask, clip=None):
     d = d_out
     for l in range(len(traces) - 1, -1, -1):
         row = traces[l]
-        parts = split_merge_grad(layer.merge_mode, d, [tr.out for tr in row])
+        outs = [tr.out for tr in row]
+        parts = merge_backward(layer.merge_mode, d, outs[0].shape[2], merge_saved(layer.merge_mode, outs), len(outs))
         dx = None
         for k, tr in enumerate(row):
             final = tuple(np.zeros_like(s) for s in tr.s0)

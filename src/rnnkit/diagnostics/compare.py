@@ -12,26 +12,29 @@ import numpy as np
 
 from rnnkit._checks import as_rng, check_float_range, check_int
 from rnnkit.diagnostics.flow import GradientFlow, gradient_flow
+from rnnkit.kernels import KINDS
+from rnnkit.kernels.rnn_ref import ACTIVATIONS
 from rnnkit.nn import init
-from rnnkit.nn.rnn import GRU, LSTM, RNN
+from rnnkit.nn.rnn import RNN
+from rnnkit.nn.rnn_base import RNNBase
 
-__all__ = ["compare_cells", "build_models"]
+__all__ = ["compare_cells", "build_models", "GATED"]
+
+GATED = tuple(name for name, k in KINDS.items() if k.gates > 1)    # the gated kinds: GRU, LSTM
 
 
 def build_models(I: int, H: int, seed: int, nonlinearities, cells, recurrent_scale: float,
                  forget_bias: float | None) -> dict:
-    """``{label: layer}`` in float64, every layer initialised from ``seed``."""
+    """``{label: layer}`` in float64, every layer initialised from ``seed``; ``forget_bias`` goes
+    to the kinds that have a forget gate (LSTM)."""
     models = {}
     for nl in nonlinearities:
         models[f"RNN {nl}"] = RNN(I, H, nonlinearity=nl, dtype=np.float64, rng=seed)
     for cell in cells:
-        if cell == "LSTM":
-            m = LSTM(I, H, dtype=np.float64, rng=seed)
-            if forget_bias is not None:
-                init.lstm_forget_bias_(m, forget_bias)
-            models["LSTM"] = m
-        else:
-            models["GRU"] = GRU(I, H, dtype=np.float64, rng=seed)
+        m = RNNBase(I, H, dtype=np.float64, rng=seed, mode=cell)
+        if forget_bias is not None and "forget" in m.kind.gate_names:
+            init.lstm_forget_bias_(m, forget_bias)
+        models[cell] = m
     for m in models.values():
         m.weight_hh_l0.data *= recurrent_scale
     return models
@@ -54,11 +57,11 @@ def compare_cells(T: int = 100, H: int = 32, seed: int = 0, *, B: int = 8, I: in
     T, H, B, I = check_int("T", T, 1), check_int("H", H, 1), check_int("B", B, 1), check_int("I", I, 1)
     seed = check_int("seed", seed, 0)
     for nl in nonlinearities:
-        if nl not in ("tanh", "relu", "sigmoid"):
-            raise ValueError(f"nonlinearities must hold 'tanh', 'relu' or 'sigmoid', got {nl!r}")
+        if nl not in ACTIVATIONS:
+            raise ValueError(f"nonlinearities must hold {' or '.join(map(repr, ACTIVATIONS))}, got {nl!r}")
     for c in cells:
-        if c not in ("LSTM", "GRU"):
-            raise ValueError(f"cells must hold 'LSTM' or 'GRU', got {c!r}")
+        if c not in GATED:
+            raise ValueError(f"cells must hold {' or '.join(map(repr, GATED))}, got {c!r}")
     recurrent_scale = check_float_range("recurrent_scale", recurrent_scale, 0.0, 1e6)
     if forget_bias is not None:
         forget_bias = check_float_range("forget_bias", forget_bias, -1e6, 1e6)

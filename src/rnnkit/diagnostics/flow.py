@@ -32,6 +32,7 @@ from rnnkit.diagnostics._unroll import (
     replay_backward,
     replay_forward,
 )
+from rnnkit.nn.directions import merged_size
 
 __all__ = ["GradientFlow", "gradient_flow", "jacobian_norms", "batch_mean"]
 
@@ -85,7 +86,7 @@ class GradientFlow:
 def _loss_gradient(layer, inp: Inputs, d_out) -> np.ndarray:
     """d_out as (T, B, F) on the top layer's merged output; None means L = sum(out[last])."""
     T, B = inp.T, inp.B
-    F = layer.output_size * (layer.num_directions if layer.merge_mode == "concat" else 1)
+    F = merged_size(layer.merge_mode, layer.output_size, layer.num_directions)
     dt = inp.x.dtype
     last = np.full(B, T - 1) if inp.lengths is None else inp.lengths - 1       # (B,)
     full = np.zeros((T, B, F), dt)
@@ -134,7 +135,7 @@ def gradient_flow(layer, x, hx=None, lengths=None, *, d_out=None, clip=None, dty
     invalid = ~inp.valid()[:, :, None]                                     # (T, B, 1)
     dh = np.stack([np.stack([np.where(invalid, np.nan, a[0]) for a in row]) for row in adj])
     dc = None
-    if layer.mode == "LSTM":
+    if len(layer.kind.state_names) > 1:                                    # dL/dc_t of a two-part state (LSTM)
         dc = np.stack([np.stack([np.where(invalid, np.nan, a[1]) for a in row]) for row in adj])
     return GradientFlow(layer.mode, dh, dc, clip, label)
 
@@ -160,8 +161,8 @@ def jacobian_norms(layer, x, hx=None, lengths=None, *, state: str = "joint", nor
     check_choice("norm", norm, ("spectral", "fro"))
     inp = prepare_inputs(layer, x, hx, lengths, dtype)
     traces = replay_forward(layer, inp, dtype)
-    P, H = layer.output_size, layer.hidden_size
-    S = P + H if layer.mode == "LSTM" else P
+    P = layer.output_size
+    S = sum(layer.state_sizes)                                              # P (+ H for LSTM's c)
     B, T = inp.B, inp.T
     eye = np.tile(np.eye(S, dtype=inp.x.dtype), (B, 1))                     # (B*S, S)
     mask = None if inp.mask is None else np.repeat(inp.mask, S, axis=1)     # (T, B*S, 1)
@@ -173,7 +174,8 @@ def jacobian_norms(layer, x, hx=None, lengths=None, *, state: str = "joint", nor
             x_rep = np.repeat(tr.x, S, axis=1)                              # (T, B*S, I_l)
             s0 = tuple(np.repeat(s, S, axis=0) for s in tr.s0)
             forward_steps(sub, x_rep, s0, mask, tr.reverse)
-            seed = (eye[:, :P], eye[:, P:]) if layer.mode == "LSTM" else (eye,)
+            bounds = np.cumsum((0,) + layer.state_sizes)
+            seed = tuple(eye[:, a:b] for a, b in zip(bounds[:-1], bounds[1:]))   # (eye[:, :P], eye[:, P:]) for LSTM
             zero_out = np.zeros((T, B * S, P), inp.x.dtype)
             _, adj, _ = backward_steps(sub, zero_out, seed, mask, tr.reverse)
             M = np.concatenate(adj, axis=2).reshape(T, B, S, S)             # M[t, b, k, j] = ds_T[k]/ds_t[j]

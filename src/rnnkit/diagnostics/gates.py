@@ -1,8 +1,9 @@
 r"""Gate activation statistics and saturation, from one forward pass.
 
 The layer replays its forward (see ``_unroll``), which gives every layer's input ``x_t`` and
-the state each step starts from; the gate activations are then recomputed from the
-equations with the layer's own weights (PyTorch's gate order):
+the state each step starts from; the gate activations are then those of the kind's
+reference step (``kernels/<kind>_ref.py``, run on all steps at once with the layer's own
+weights), named and typed by the kind's record (``kind.activations``, ``kind.report``):
 
 - RNN:  ``h = f(W_ih x + b_ih + W_hh h_{t-1} + b_hh)``, reported as ``h`` with kind f
   (tanh, relu or sigmoid).
@@ -23,63 +24,38 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnkit._checks import check_float_range, check_int
-from rnnkit.diagnostics._unroll import check_layer, prepare_inputs, replay_forward, suffix
+from rnnkit.diagnostics._unroll import check_layer, prepare_inputs, replay_forward
+from rnnkit.kernels import CellWeights, reference
+from rnnkit.nn.directions import suffix
 
 __all__ = ["ActivationStats", "gate_activations", "activation_stats", "gate_stats", "saturation"]
 
-GATES = {
-    "LSTM": (("input", "sigmoid"), ("forget", "sigmoid"), ("cell", "tanh"), ("output", "sigmoid"),
-             ("tanh_c", "tanh")),
-    "GRU": (("reset", "sigmoid"), ("update", "sigmoid"), ("new", "tanh")),
-}
-
 
 def gate_kinds(layer) -> tuple[tuple[str, str], ...]:
-    """``((name, kind), ...)`` of the activations reported for ``layer``."""
-    if layer.mode == "RNN":
-        return (("h", layer.nonlinearity),)
-    return GATES[layer.mode]
+    """``((name, kind), ...)`` of the activations reported for ``layer`` (from its kind's record)."""
+    return layer.kind.activations(layer.options)
 
 
-def _sigmoid(a: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-a))
+def _weights(layer, l: int, d: int, dt) -> CellWeights:
+    """The weights of (layer ``l``, direction ``d``) in dtype ``dt``."""
+    w = layer._direction_params(l, d).weights()
+    extra = None if w.extra is None else {n: a.astype(dt) for n, a in w.extra.items()}
+    return CellWeights(*(None if a is None else a.astype(dt) for a in w[:5]), extra)
 
 
 def gate_activations(layer, l: int, d: int, x, h_prev, c_prev=None) -> dict[str, np.ndarray]:
-    """Activations of (layer ``l``, direction ``d``) from its input and previous state.
+    """Activations of (layer ``l``, direction ``d``) from its input and the state each step starts from.
 
-    x (T, B, I_l), h_prev (T, B, P), c_prev (T, B, H) for LSTM. Returns ``{name: (T, B, H)}``.
+    x (T, B, I_l), h_prev (T, B, P), c_prev (T, B, H) for a two-part state (LSTM). The kind's
+    reference step runs on all T * B rows at once. Returns ``{name: (T, B, H)}``.
     """
-    dt = x.dtype
-    par = layer._parameters
-    sfx = suffix(l, d)
-    w_ih = par["weight_ih" + sfx].data.astype(dt)                  # (G*H, I_l)
-    w_hh = par["weight_hh" + sfx].data.astype(dt)                  # (G*H, P)
-    GH = w_ih.shape[0]
-    b_ih = par["bias_ih" + sfx].data.astype(dt) if layer.bias else np.zeros(GH, dt)
-    b_hh = par["bias_hh" + sfx].data.astype(dt) if layer.bias else np.zeros(GH, dt)
-    H = layer.hidden_size
-    ax = x @ w_ih.T + b_ih                                          # (T, B, G*H)
-    if layer.mode == "RNN":
-        a = ax + h_prev @ w_hh.T + b_hh                             # (T, B, H)
-        f = {"tanh": np.tanh, "relu": lambda v: np.maximum(v, 0.0), "sigmoid": _sigmoid}
-        return {"h": f[layer.nonlinearity](a)}
-    if layer.mode == "LSTM":
-        a = ax + h_prev @ w_hh.T + b_hh                             # (T, B, 4H)
-        i, f = _sigmoid(a[..., :H]), _sigmoid(a[..., H:2 * H])
-        g, o = np.tanh(a[..., 2 * H:3 * H]), _sigmoid(a[..., 3 * H:])
-        c = f * c_prev + i * g                                      # (T, B, H)
-        return {"input": i, "forget": f, "cell": g, "output": o, "tanh_c": np.tanh(c)}
-    ah = h_prev @ w_hh[:2 * H].T + b_hh[:2 * H]                     # (T, B, 2H)
-    r = _sigmoid(ax[..., :H] + ah[..., :H])
-    z = _sigmoid(ax[..., H:2 * H] + ah[..., H:])
-    if layer.reset_after:
-        s_n = h_prev @ w_hh[2 * H:].T + b_hh[2 * H:]                 # (T, B, H)
-        n = np.tanh(ax[..., 2 * H:] + r * s_n)
-    else:
-        n = np.tanh(ax[..., 2 * H:] + (r * h_prev) @ w_hh[2 * H:].T + b_hh[2 * H:])
-    return {"reset": r, "update": z, "new": n}
+    T, B, _ = x.shape
+    prev = (h_prev, c_prev)[: len(layer.kind.state_names)]
+    w = _weights(layer, l, d, x.dtype)
+    xp = reference.project(x.reshape(T * B, -1), w)                 # (T*B, G*H)
+    state = tuple(s.reshape(T * B, -1) for s in prev)
+    new, saved = layer.kind.step(xp, state, w, layer.options)
+    return {name: v.reshape(T, B, -1) for name, v in layer.kind.report(new, saved, layer.options).items()}
 
 
 @dataclass
@@ -152,10 +128,9 @@ def gate_stats(layer, x, hx=None, lengths=None, *, bins: int = 20, sigmoid_low: 
     result = {}
     for l, row in enumerate(traces):
         for d, tr in enumerate(row):
-            c_prev = tr.prev[1] if layer.mode == "LSTM" else None
-            acts = gate_activations(layer, l, d, tr.x, tr.prev[0], c_prev)
+            acts = gate_activations(layer, l, d, tr.x, *tr.prev)
             for name, v in acts.items():
-                key = f"l{l}{'_reverse' if d else ''}/{name}"
+                key = f"{suffix(l, d)[1:]}/{name}"
                 result[key] = activation_stats(name, kinds[name], v, valid, bins=bins, sigmoid_low=sigmoid_low,
                                                sigmoid_high=sigmoid_high, tanh_threshold=tanh_threshold)
     return result

@@ -1,7 +1,7 @@
 """One file per fitted estimator, and :func:`load` for estimators and bare models alike.
 
-The file is an rnnkit archive (:mod:`rnnkit.serialization`: arrays plus a JSON description,
-written atomically, read without pickle) whose description is::
+The file is an rnnkit file (:mod:`rnnkit.io`, docs/file_format.md: arrays in the safetensors
+layout plus a JSON description, written atomically, read without pickle) whose description is::
 
     {"format": "rnnkit.estimator", "version": 1,
      "class": "RNNClassifier",                 # an allow-listed estimator class
@@ -17,14 +17,15 @@ Only classes passed to :func:`register_estimator` are rebuilt (every estimator o
 from __future__ import annotations
 
 from rnnkit.errors import FileFormatError
-from rnnkit.serialization import (
+from rnnkit.io import (
     MODEL_FORMAT,
+    file_errors,
     model_state,
     pack,
-    read_npz,
+    read_archive,
     restore_model,
     unpack,
-    write_npz_atomic,
+    write_archive,
 )
 
 __all__ = ["ESTIMATOR_FORMAT", "register_estimator", "save_estimator", "load_estimator", "load"]
@@ -73,14 +74,14 @@ def save_estimator(est, path) -> None:
         "model": model_state(est.model_, arrays, "param/"),
         "rnnkit_version": rnnkit.__version__,
     }
-    write_npz_atomic(path, meta, arrays)
+    write_archive(path, meta, arrays)
 
 
 def _rebuild(path, meta: dict, arrays: dict, expected: type | None):
     name = meta.get("class")
     cls = _ESTIMATORS.get(name) if isinstance(name, str) else None
     if cls is None:
-        raise FileFormatError(f"{path}: unknown estimator class {name!r} (known: {sorted(_ESTIMATORS)})")
+        raise FileFormatError(f"{path}: unknown estimator class {name!r:.80} (known: {sorted(_ESTIMATORS)})")
     if expected is not None and not issubclass(cls, expected):
         raise FileFormatError(f"{path}: holds a {name}, not a {expected.__name__}")
     for key in ("params", "state", "model"):
@@ -90,40 +91,39 @@ def _rebuild(path, meta: dict, arrays: dict, expected: type | None):
     if not isinstance(raw, dict) or not set(raw) <= set(cls._param_names()):
         got = sorted(raw) if isinstance(raw, dict) else type(raw).__name__
         raise FileFormatError(f"{path}: parameters {got} do not fit {name} (its parameters: {cls._param_names()})")
-    params = {k: unpack(v, arrays, f"parameter {k}") for k, v in raw.items()}
-    est = cls(**params)
-    state = unpack(meta["state"], arrays, "state")
-    if not isinstance(state, dict):
-        raise FileFormatError(f"{path}: the fitted state must be a JSON object, got {type(state).__name__}")
-    try:
+    with file_errors(path, name):
+        params = {k: unpack(v, arrays, f"parameter {k}") for k, v in raw.items()}
+        est = cls(**params)
+        state = unpack(meta["state"], arrays, "state")
+        if not isinstance(state, dict):
+            raise FileFormatError(f"the fitted state must be a JSON object, got {type(state).__name__}")
         est._set_fitted_state(state)
         est.model_ = restore_model(meta["model"], arrays, "param/")
-    except (KeyError, TypeError) as err:
-        raise FileFormatError(f"{path}: the saved {name} is incomplete or malformed ({err})") from err
     return est
 
 
 def load_estimator(path, expected: type | None = None):
     """The estimator saved at ``path`` (a subclass of ``expected`` when given)."""
-    meta, arrays = read_npz(path, ESTIMATOR_FORMAT)
+    meta, arrays = read_archive(path, ESTIMATOR_FORMAT)
     return _rebuild(path, meta, arrays, expected)
 
 
 def load(path):
     """Load what rnnkit saved at ``path``: a fitted estimator (``est.save``) or a model
-    (:func:`rnnkit.save_model`, ``rnnkit train``'s ``model.npz``).
+    (:func:`rnnkit.save_model`, ``rnnkit train``'s ``model.npz``; files of rnnkit 0.1 too).
 
     Example::
 
         est = rnnkit.load("runs/vowels/model.npz")
         est.predict(X_new)
     """
-    meta, arrays = read_npz(path)
+    meta, arrays = read_archive(path)
     fmt = meta.get("format")
     if fmt == ESTIMATOR_FORMAT:
         return _rebuild(path, meta, arrays, None)
     if fmt == MODEL_FORMAT:
         if "model" not in meta:
             raise FileFormatError(f"{path}: missing entry 'model'")
-        return restore_model(meta["model"], arrays, "param/")
+        with file_errors(path):
+            return restore_model(meta["model"], arrays, "param/")
     raise FileFormatError(f"{path}: not an rnnkit estimator or model file (format {fmt!r})")

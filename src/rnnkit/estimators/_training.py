@@ -20,6 +20,8 @@ import math
 import time
 from dataclasses import dataclass
 
+import numpy as np
+
 from rnnkit._checks import check_float_range, check_int
 from rnnkit.train.callbacks import Callback, EarlyStopping, LearningRateScheduler, _Improvement
 
@@ -52,6 +54,15 @@ class KeepBest(Callback):
     @property
     def best(self) -> float:
         return self.tracker.best if self.best_epoch else math.nan
+
+    def state_dict(self) -> dict:
+        return {"best": self.tracker.best, "best_epoch": self.best_epoch, "weights": self.weights}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.tracker.best = float(state["best"])
+        self.best_epoch = int(state["best_epoch"])
+        w = state.get("weights")
+        self.weights = None if w is None else {str(k): np.array(v) for k, v in w.items()}
 
 
 class MaxTime(Callback):
@@ -108,12 +119,16 @@ class FitSettings:
 
 
 def train_network(model, train_data, *, settings: FitSettings, loss, val_data=None, metrics=(),
-                  monitor: str | None = None, rng=None, callbacks=(), fit_fn=None, **fit_kwargs):
+                  monitor: str | None = None, rng=None, callbacks=(), checkpoint=None, resume: bool = False,
+                  fit_fn=None, **fit_kwargs):
     """Train ``model`` as the module docstring says; returns ``(history, keep_best)``.
 
     ``train_data``/``val_data`` are what :func:`rnnkit.train.fit` takes (or, with ``fit_fn``,
     what that function takes: e.g. :func:`rnnkit.train.fit_tbptt` and its streams).
     ``monitor`` defaults to ``val_loss`` with validation data, ``loss`` without.
+    ``checkpoint``: a path written after every epoch (model, optimizer, callbacks, random
+    state); ``resume=True`` continues the run saved there exactly (the same data and settings
+    must be given again: estimators rebuild them deterministically from ``random_state``).
     """
     from rnnkit import optim
     from rnnkit.train import fit
@@ -130,12 +145,20 @@ def train_network(model, train_data, *, settings: FitSettings, loss, val_data=No
     if settings.max_time is not None:
         cbs.append(MaxTime(settings.max_time))
     cbs.extend(callbacks)
+    if resume and checkpoint is None:
+        raise ValueError("resume=True needs checkpoint=<path of the run's checkpoint>")
+    if checkpoint is not None:
+        from rnnkit.train import ModelCheckpoint
+
+        cbs.append(ModelCheckpoint(checkpoint))
     fit_fn = fit if fit_fn is None else fit_fn
     kw = dict(loss=loss, optimizer=opt, epochs=settings.max_epochs, batch_size=settings.batch_size,
               val_data=val_data, metrics=list(metrics), callbacks=cbs, clip_grad_norm=settings.clip_grad_norm,
               progress=bool(settings.verbose))
     if fit_fn is fit:
         kw["rng"] = rng
+    if resume:
+        kw["resume"] = checkpoint
     kw.update(fit_kwargs)
     history = fit_fn(model, train_data, **kw)
     return history, keep

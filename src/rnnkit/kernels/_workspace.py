@@ -3,10 +3,9 @@
 A training loop allocates and frees the same large arrays at every step (x_proj and the
 forward cache are (T, B, 4H) for the LSTM). glibc gives freed heap memory back to the
 operating system when the top of the heap grows past its trim threshold, and the next
-step's allocation maps it again, one page fault per 4 KB page on first write. Measured on
-the LSTM M configuration (2 cores): every other training step took ~2,300 page faults in
-its forward and ran 4 ms (30%) slower; the pattern depends on the process's allocation
-history, so it also made timings flip between runs.
+step's allocation maps it again, one page fault per 4 KB page on first write: a step that
+pays them is markedly slower, and whether it does depends on the process's allocation
+history (``benchmarks/results/kernels_notes.md`` has the measurement).
 
 :func:`empty` returns an array of the pool that nothing else refers to, or a new one that
 joins the pool. "Nothing else refers to it" is read from the array's reference count: a

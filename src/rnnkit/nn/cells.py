@@ -4,15 +4,23 @@ A cell computes one time step, ``(x_t, state) -> state'``, and ``backward`` runs
 gradient of that one step. Unrolling a cell by hand over T steps and calling ``backward``
 T times in reverse order (the caches are a LIFO stack) is backpropagation through time.
 
-Example::
+The equations are those of the kind's reference step (``kernels/<kind>_ref.py``); in eval
+mode or under ``no_grad`` a step is one compiled call of the kernels' ``step`` (nothing kept).
 
-    cell = nn.LSTMCell(10, 20)
-    h, c = np.zeros((3, 20)), np.zeros((3, 20))
-    for x_t in x:                       # x (T, 3, 10)
-        h, c = cell(x_t, (h, c))
-    dh, dc = np.ones_like(h), None
-    for _ in range(len(x)):             # backward in reverse order
-        dx_t, (dh, dc) = cell.backward((dh, dc))
+Example (the time loop written out; loss = sum of the last h)::
+
+    >>> import numpy as np
+    >>> from rnnkit import nn
+    >>> cell = nn.LSTMCell(10, 20, rng=0)
+    >>> x = np.random.default_rng(1).standard_normal((5, 3, 10)).astype(np.float32)   # (T, B, I)
+    >>> h, c = np.zeros((3, 20), np.float32), np.zeros((3, 20), np.float32)
+    >>> for x_t in x:
+    ...     h, c = cell(x_t, (h, c))
+    >>> dh, dc = np.ones_like(h), None
+    >>> for _ in range(len(x)):             # backward in reverse order
+    ...     dx_t, (dh, dc) = cell.backward((dh, dc))
+    >>> dx_t.shape, cell.weight_hh.grad.shape
+    ((3, 10), (80, 20))
 """
 
 from __future__ import annotations
@@ -21,48 +29,54 @@ import math
 
 import numpy as np
 
-from rnnkit._checks import as_float_array, as_rng, check_bool, check_choice, check_int, owned
-from rnnkit.kernels import get_cell_step, get_kernels
-from rnnkit.nn._recurrence import GATES, DirectionParams, backward_direction, forward_direction
+from rnnkit._checks import as_float_array, as_rng, check_bool, check_int, owned
+from rnnkit.kernels import STANDARD_PARAMETERS, CellKind, CellWeights, get_kind, implementation
+from rnnkit.nn._recurrence import DirectionParams, backward_direction, forward_direction
 from rnnkit.nn._state import state_arrays
 from rnnkit.nn.module import Module, Parameter, _as_float_dtype
 from rnnkit.nn.rnn import _check_device
+from rnnkit.nn.rnn_base import pack_state
 
 __all__ = ["RNNCell", "LSTMCell", "GRUCell"]
 
-_MODE_CODES = {"RNN": 0, "GRU": 1, "LSTM": 2}             # as in rnnkit.kernels.fast.step
-_ACT_CODES = {"tanh": 0, "relu": 1, "sigmoid": 2}
+_new_tuple = tuple.__new__
 
 
 class _CellBase(Module):
+    """Shared constructor, forward and backward of the cells; ``mode`` names the kind's record."""
+
     mode = "RNN"
 
-    def __init__(self, input_size, hidden_size, bias, dtype, rng, nonlinearity="tanh",
-                 reset_after=True):
+    def __init__(self, input_size, hidden_size, bias=True, dtype=None, rng=None, **options):
         super().__init__()
+        self._kind = get_kind(self.mode)
+        self._n_states = len(self._kind.state_names)
         self.input_size = check_int("input_size", input_size, 1)
         self.hidden_size = check_int("hidden_size", hidden_size, 1)
         self.bias = check_bool("bias", bias)
-        self.nonlinearity = check_choice("nonlinearity", nonlinearity, ("tanh", "relu", "sigmoid"))
-        self.reset_after = check_bool("reset_after", reset_after)
+        self.options = self.kind.check_options(options)
+        for opt, value in self.options.items():
+            setattr(self, opt, value)
         self.dtype = _as_float_dtype(dtype)
         self.rng = as_rng(rng)
-        G, H = GATES[self.mode], self.hidden_size
+        H = self.hidden_size
         k = 1.0 / math.sqrt(H)
-        shapes = [("weight_ih", (G * H, self.input_size)), ("weight_hh", (G * H, H))]
-        if self.bias:
-            shapes += [("bias_ih", (G * H,)), ("bias_hh", (G * H,))]
-        for name, shape in shapes:
+        shapes = self.kind.parameter_shapes(self.input_size, H, H)
+        self._extra_names = tuple(n for n in shapes if n not in STANDARD_PARAMETERS)
+        for name, shape in shapes.items():
+            if name.startswith("bias") and not self.bias:
+                continue
             setattr(self, name, Parameter(self.rng.uniform(-k, k, size=shape).astype(self.dtype)))
+
+    @property
+    def kind(self) -> CellKind:
+        """The record of this cell's kind (from ``mode``)."""
+        return self._kind
 
     def _params(self) -> DirectionParams:
         get = self._parameters.get
-        return DirectionParams(get("weight_ih"), get("weight_hh"), get("bias_ih"),
-                               get("bias_hh"), None)
-
-    @property
-    def _n_states(self) -> int:
-        return 2 if self.mode == "LSTM" else 1
+        return DirectionParams(get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"), None,
+                               {n: get(n) for n in self._extra_names})
 
     def _prepare(self, x, hx):
         x = as_float_array("input", x, self.dtype)
@@ -77,8 +91,8 @@ class _CellBase(Module):
         if B == 0:
             raise ValueError("input must hold at least one sample, got batch size 0")
         shapes = ((B, self.hidden_size),) * self._n_states
-        parts = state_arrays(hx, "state", ("hx", "cx")[: self._n_states], shapes, self.dtype, batched,
-                             type(self).__name__)
+        parts = state_arrays(hx, "state", tuple(f"{n}x" for n in self.kind.state_names), shapes, self.dtype,
+                             batched, type(self).__name__)
         states = [np.zeros(sh, self.dtype) if a is None else a for a, sh in zip(parts, shapes)]
         return x[None], tuple(states), batched     # x (1, B, I)
 
@@ -91,24 +105,21 @@ class _CellBase(Module):
         keep = self.keeps_cache
         if keep:
             x = owned(x, input)                 # saved for dW_ih: the caller may reuse its buffer
-        opts = {"nonlinearity": self.nonlinearity, "reset_after": self.reset_after}
-        _, s_n, cache = forward_direction(get_kernels(), self.mode, opts, x, self._params(),
-                                          s0, None, False, keep)
+        _, s_n, cache = forward_direction(implementation(self.kind), self.options, x, self._params(), s0, None,
+                                          False, keep)
         if keep:
             self._push((cache, x.shape[1], batched))
-        s_n = tuple(s if batched else s[0] for s in s_n)
-        return s_n if self.mode == "LSTM" else s_n[0]
+        return pack_state(tuple(s if batched else s[0] for s in s_n))
 
     def _step_no_cache(self, x, hx):
-        """The lean path for eval()/no_grad steps (kernels/fast/step.py).
+        """The lean path for eval()/no_grad steps: the kernels' one-step ``step`` (one compiled call).
 
         Only plain real-valued arrays of the exact shapes take it (cast to the cell's dtype, as
         the general path casts); anything else returns None and goes through :meth:`_prepare`,
         which converts or raises.
         """
-        step = get_cell_step()
         dt = self.dtype
-        if step is None or type(x) is not np.ndarray or x.dtype.kind not in "biuf":
+        if type(x) is not np.ndarray or x.dtype.kind not in "biuf":
             return None
         if x.dtype != dt or not x.flags.c_contiguous:
             x = np.ascontiguousarray(x, dtype=dt)      # cast as the general path does (float64 -> float32)
@@ -117,11 +128,12 @@ class _CellBase(Module):
             return None
         H = self.hidden_size
         shape = x.shape[:-1] + (H,)
+        n = self._n_states
         if hx is None:
-            states = [np.zeros(shape, dt)] * self._n_states
+            states = [np.zeros(shape, dt)] * n
         else:
-            states = list(hx) if self.mode == "LSTM" and type(hx) in (tuple, list) and len(hx) == 2 else [hx]
-            if len(states) != self._n_states:
+            states = list(hx) if n > 1 and type(hx) in (tuple, list) and len(hx) == n else [hx]
+            if len(states) != n:
                 return None
             for k, a in enumerate(states):
                 if a is None:
@@ -134,15 +146,15 @@ class _CellBase(Module):
         w_ih, w_hh = par["weight_ih"].data, par["weight_hh"].data
         if w_ih.dtype != dt or w_hh.dtype != dt or not (w_ih.flags.c_contiguous and w_hh.flags.c_contiguous):
             return None
-        b_ih, b_hh = (par["bias_ih"].data, par["bias_hh"].data) if self.bias else (w_ih[0], w_ih[0])
+        b_ih, b_hh = (par["bias_ih"].data, par["bias_hh"].data) if self.bias else (None, None)
+        extra = {n: par[n].data for n in self._extra_names} if self._extra_names else None
         if not batched:
             x, states = x[None], [s[None] for s in states]
-        h, c = states[0], states[-1]
-        h_new, c_new = step(_MODE_CODES[self.mode], _ACT_CODES[self.nonlinearity], self.reset_after, x, h, c,
-                            w_ih, w_hh, b_ih, b_hh, self.bias)
+        w = _new_tuple(CellWeights, (w_ih, w_hh, b_ih, b_hh, None, extra))    # CellWeights(...) without its __new__
+        new = implementation(self._kind).step(x, tuple(states), w, self.options)
         if not batched:
-            h_new, c_new = h_new[0], c_new[0]
-        return (h_new, c_new) if self.mode == "LSTM" else h_new
+            new = tuple(s[0] for s in new)
+        return new if n > 1 else new[0]
 
     def backward(self, d_state):
         """Gradient of one step: ``d_state`` is dL/dh' (or ``(dh', dc')``, parts may be None).
@@ -151,35 +163,44 @@ class _CellBase(Module):
         """
         cache, B, batched = self._peek()    # popped once the arguments pass
         H = self.hidden_size
-        ds = state_arrays(d_state, "d_state", ("dh", "dc")[: self._n_states], ((B, H),) * self._n_states,
-                          self.dtype, batched, f"{type(self).__name__}.backward")
+        ds = state_arrays(d_state, "d_state", tuple(f"d{n}" for n in self.kind.state_names),
+                          ((B, H),) * self._n_states, self.dtype, batched, f"{type(self).__name__}.backward")
         self._pop()
         d_out = ds[0][None] if ds[0] is not None else np.zeros((1, B, H), self.dtype)
         d_n = (None,) + tuple(ds[1:])
-        dx, d_s0 = backward_direction(self.mode, d_out, d_n, self._params(), cache)
+        dx, d_s0 = backward_direction(d_out, d_n, self._params(), cache)
         dx = dx[0] if batched else dx[0, 0]
-        d_s0 = tuple(s if batched else s[0] for s in d_s0)
-        return (dx, d_s0) if self.mode == "LSTM" else (dx, d_s0[0])
+        return dx, pack_state(tuple(s if batched else s[0] for s in d_s0))
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         if not self.bias:
             s += ", bias=False"
-        if self.mode == "RNN" and self.nonlinearity != "tanh":
-            s += f", nonlinearity={self.nonlinearity!r}"
+        for opt, value in self.options.items():
+            if value != self.kind.defaults[opt]:
+                s += f", {opt}={value!r}"
         return s
 
 
 class RNNCell(_CellBase):
-    r"""One Elman step: :math:`h' = f(W_{ih} x + b_{ih} + W_{hh} h + b_{hh})`.
+    """One Elman step::
 
-    x ``(B, I)`` or ``(I,)``; h ``(B, H)`` or ``(H,)``.
+        h' = f(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh)       f: tanh (default), relu or sigmoid
+
+    Args: ``input_size`` I, ``hidden_size`` H, ``bias``, ``nonlinearity``, ``dtype``, ``rng``.
+    Parameters: ``weight_ih`` (H, I), ``weight_hh`` (H, H), ``bias_ih``, ``bias_hh`` (H,).
+    Call: ``h' = cell(x, h)`` with x (B, I) or (I,), h (B, H) or (H,) (None: zeros).
+    Backward: ``dx, dh = cell.backward(dh')`` (adds into the parameters' grads).
 
     Example::
 
-        cell = nn.RNNCell(10, 20)
-        h1 = cell(np.random.randn(3, 10))       # h0 defaults to zeros; h1 (3, 20)
-        dx, dh0 = cell.backward(np.ones_like(h1))
+        >>> import numpy as np
+        >>> from rnnkit import nn
+        >>> cell = nn.RNNCell(10, 20, rng=0)
+        >>> h1 = cell(np.ones((3, 10), np.float32))          # h0 defaults to zeros
+        >>> dx, dh0 = cell.backward(np.ones_like(h1))
+        >>> h1.shape, dx.shape, dh0.shape
+        ((3, 20), (3, 10), (3, 20))
     """
 
     mode = "RNN"
@@ -191,15 +212,26 @@ class RNNCell(_CellBase):
 
 
 class LSTMCell(_CellBase):
-    r"""One LSTM step (gates i, f, g, o), returns ``(h', c')``.
+    """One LSTM step (PyTorch's gate order i, f, g, o)::
 
-    .. math:: c' = f \odot c + i \odot g,\quad h' = o \odot \tanh(c')
+        [a_i, a_f, a_g, a_o] = x @ W_ih.T + b_ih + h @ W_hh.T + b_hh     # (B, 4H)
+        i, f, o = sigmoid(a_i), sigmoid(a_f), sigmoid(a_o) ;  g = tanh(a_g)
+        c' = f * c + i * g ;  h' = o * tanh(c')
+
+    Args: ``input_size`` I, ``hidden_size`` H, ``bias``, ``dtype``, ``rng``.
+    Parameters: ``weight_ih`` (4H, I), ``weight_hh`` (4H, H), ``bias_ih``, ``bias_hh`` (4H,).
+    Call: ``h', c' = cell(x, (h, c))`` with x (B, I) or (I,), h and c (B, H) or (H,) (None: zeros).
+    Backward: ``dx, (dh, dc) = cell.backward((dh', dc'))`` (either part may be None).
 
     Example::
 
-        cell = nn.LSTMCell(10, 20)
-        h1, c1 = cell(np.random.randn(3, 10))
-        dx, (dh0, dc0) = cell.backward((np.ones_like(h1), None))
+        >>> import numpy as np
+        >>> from rnnkit import nn
+        >>> cell = nn.LSTMCell(10, 20, rng=0)
+        >>> h1, c1 = cell(np.ones((3, 10), np.float32))
+        >>> dx, (dh0, dc0) = cell.backward((np.ones_like(h1), None))
+        >>> h1.shape, c1.shape, dx.shape, dc0.shape
+        ((3, 20), (3, 20), (3, 10), (3, 20))
     """
 
     mode = "LSTM"
@@ -210,13 +242,28 @@ class LSTMCell(_CellBase):
 
 
 class GRUCell(_CellBase):
-    r"""One GRU step (gates r, z, n): :math:`h' = (1 - z) \odot n + z \odot h`.
+    """One GRU step (PyTorch's gate order r, z, n)::
+
+        [x_r, x_z, x_n] = x @ W_ih.T + b_ih ;  [s_r, s_z, s_n] = h @ W_hh.T + b_hh
+        r = sigmoid(x_r + s_r) ;  z = sigmoid(x_z + s_z)
+        n = tanh(x_n + r * s_n)                          (reset_after=True, PyTorch)
+        n = tanh(x_n + (r * h) @ W_hn.T + b_hn)          (reset_after=False, Cho et al. 2014)
+        h' = (1 - z) * n + z * h
+
+    Args: ``input_size`` I, ``hidden_size`` H, ``bias``, ``dtype``, ``reset_after``, ``rng``.
+    Parameters: ``weight_ih`` (3H, I), ``weight_hh`` (3H, H), ``bias_ih``, ``bias_hh`` (3H,).
+    Call: ``h' = cell(x, h)`` with x (B, I) or (I,), h (B, H) or (H,) (None: zeros).
+    Backward: ``dx, dh = cell.backward(dh')``.
 
     Example::
 
-        cell = nn.GRUCell(10, 20)
-        h1 = cell(np.random.randn(3, 10))
-        dx, dh0 = cell.backward(np.ones_like(h1))
+        >>> import numpy as np
+        >>> from rnnkit import nn
+        >>> cell = nn.GRUCell(10, 20, rng=0)
+        >>> h1 = cell(np.ones((3, 10), np.float32))
+        >>> dx, dh0 = cell.backward(np.ones_like(h1))
+        >>> h1.shape, dx.shape
+        ((3, 20), (3, 10))
     """
 
     mode = "GRU"

@@ -6,6 +6,9 @@
 - :func:`orthogonal_`: (semi-)orthogonal matrix from the QR of a Gaussian matrix, applied to
   each gate block of a recurrent weight with :func:`orthogonal_recurrent_`
 - :func:`lstm_forget_bias_`: set the forget-gate slice of LSTM biases (Jozefowicz et al. 2015)
+
+The gate blocks of a recurrent layer or cell come from its kind's record (``m.kind``:
+``gates``, ``gate_names``), so these work for every registered cell kind.
 """
 
 from __future__ import annotations
@@ -15,9 +18,8 @@ import math
 import numpy as np
 
 from rnnkit._checks import as_rng, check_float_range, check_int
+from rnnkit.kernels import CellKind
 from rnnkit.nn.module import Module, Parameter
-
-_GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}     # gate blocks per cell kind (rows of weight_hh = G*H)
 
 __all__ = [
     "uniform_", "zeros_", "ones_", "constant_", "xavier_uniform_", "xavier_normal_",
@@ -93,16 +95,19 @@ def orthogonal_(t, gain: float = 1.0, rng=None):
 def orthogonal_recurrent_(module: Module, gain: float = 1.0, rng=None):
     """Make every gate block of every ``weight_hh*`` (semi-)orthogonal.
 
-    ``weight_hh`` is ``(G*H, H_out)`` (G = 1 RNN, 3 GRU, 4 LSTM; H_out = proj_size or H):
-    each of the G row blocks ``(H, H_out)`` gets its own orthogonal matrix (orthonormal
-    columns when ``H > H_out``, as with an LSTM projection).
+    ``weight_hh`` is ``(G*H, H_out)`` (G from the kind's record: 1 RNN, 3 GRU, 4 LSTM;
+    H_out = proj_size or H): each of the G row blocks ``(H, H_out)`` gets its own orthogonal
+    matrix (orthonormal columns when ``H > H_out``, as with an LSTM projection).
     """
     rng = as_rng(rng)
     for m in module.modules():
-        G = _GATES.get(getattr(m, "mode", None))
+        kind = getattr(m, "kind", None)
+        G = kind.gates if isinstance(kind, CellKind) else None
         for name, p in m._parameters.items():
             if not name.startswith("weight_hh"):
                 continue
+            if len(p.shape) != 2:
+                raise ValueError(f"orthogonal_recurrent_: {name} is not a matrix (shape {p.shape})")
             rows, cols = p.shape
             g = G if G is not None else max(1, rows // cols)
             if rows % g:
@@ -116,22 +121,26 @@ def orthogonal_recurrent_(module: Module, gain: float = 1.0, rng=None):
 
 
 def lstm_forget_bias_(module: Module, value: float = 1.0):
-    """Set the forget-gate slice [H:2H] of every LSTM ``bias_ih*`` to ``value``, ``bias_hh*`` to 0.
+    """Set the forget-gate slice of every ``bias_ih*`` to ``value`` and of ``bias_hh*`` to 0.
 
-    The sum b_ih + b_hh is what the gate sees, so the forget gate starts at sigmoid(value).
+    Applies to every layer or cell whose kind has a gate named 'forget' (the LSTM: rows
+    [H:2H]). The sum b_ih + b_hh is what the gate sees, so the forget gate starts at
+    sigmoid(value).
     """
     check_float_range("value", value, -1e6, 1e6)
     found = False
     for m in module.modules():
-        if getattr(m, "mode", None) != "LSTM":
+        kind = getattr(m, "kind", None)
+        if not isinstance(kind, CellKind) or "forget" not in kind.gate_names:
             continue
         H = check_int("hidden_size", m.hidden_size, 1)
+        k = kind.gate_names.index("forget")
         for name, p in m._parameters.items():
             if name.startswith("bias_ih"):
-                p.data[H:2 * H] = value
+                p.data[k * H:(k + 1) * H] = value
                 found = True
             elif name.startswith("bias_hh"):
-                p.data[H:2 * H] = 0.0
+                p.data[k * H:(k + 1) * H] = 0.0
     if not found:
         raise ValueError("lstm_forget_bias_: the module holds no LSTM layer or cell with biases")
     return module

@@ -13,20 +13,29 @@ def _check_device(device) -> None:
 
 
 class RNN(RNNBase):
-    r"""Elman RNN, stacked and optionally bidirectional.
+    """Elman RNN, stacked and optionally bidirectional.
 
-    .. math::  h_t = f(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}),\quad
-               f \in \{\tanh, \mathrm{relu}, \mathrm{sigmoid}\}
+    Each layer and direction runs, for t = 0 .. T-1 (T-1 .. 0 in the reverse direction)::
 
-    Shapes (T time, B batch, I input, H hidden, D directions, L layers):
-    input ``(T, B, I)``, ``(B, T, I)`` with ``batch_first``, or ``(T, I)``;
-    ``h0``/``h_n`` ``(L*D, B, H)``; output ``(T, B, D*H)``.
+        h_t = f(x_t @ W_ih.T + b_ih + h_{t-1} @ W_hh.T + b_hh)     f: tanh (default), relu or sigmoid
+
+    Shapes (T time, B batch, I input, H hidden, D = 2 if bidirectional else 1, L layers):
+    input ``(T, B, I)``, ``(B, T, I)`` with ``batch_first``, or ``(T, I)`` unbatched;
+    ``h0``/``h_n`` ``(L*D, B, H)``; output ``(T, B, D*H)`` (``merge_mode`` 'concat').
+    Parameters per layer l and direction: ``weight_ih_l{l}`` (H, I_l), ``weight_hh_l{l}`` (H, H),
+    ``bias_ih_l{l}``, ``bias_hh_l{l}`` (H,), with the suffix ``_reverse`` for the reverse direction.
+    ``lengths=`` (B,) runs a variable-length batch: padded steps give zeros, ``h_n`` is each
+    sequence's last real step.
 
     Example::
 
-        rnn = nn.RNN(10, 20, num_layers=2)
-        out, h_n = rnn(np.random.randn(5, 3, 10))       # out (5, 3, 20), h_n (2, 3, 20)
-        dx, dh0 = rnn.backward(np.ones_like(out))
+        >>> import numpy as np
+        >>> from rnnkit import nn
+        >>> rnn = nn.RNN(10, 20, num_layers=2, rng=0)
+        >>> out, h_n = rnn(np.ones((5, 3, 10), np.float32))
+        >>> dx, dh0 = rnn.backward(np.ones_like(out))
+        >>> out.shape, h_n.shape, dx.shape
+        ((5, 3, 20), (2, 3, 20), (5, 3, 10))
     """
 
     mode = "RNN"
@@ -41,24 +50,29 @@ class RNN(RNNBase):
 
 
 class LSTM(RNNBase):
-    r"""Long short-term memory, stacked, optionally bidirectional and projected.
+    """Long short-term memory, stacked, optionally bidirectional and projected.
 
-    .. math::
-        i_t = \sigma(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi}) \\
-        f_t = \sigma(W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf}) \\
-        g_t = \tanh(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}) \\
-        o_t = \sigma(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho}) \\
-        c_t = f_t \odot c_{t-1} + i_t \odot g_t,\quad h_t = o_t \odot \tanh(c_t)
-        \ (\text{then } h_t \leftarrow W_{hr} h_t \text{ when proj\_size} > 0)
+    Each layer and direction runs, per step (PyTorch's gate order i, f, g, o)::
 
-    Gate order in ``weight_ih``/``weight_hh`` rows: i, f, g, o. States: ``h`` is
-    ``(L*D, B, P)`` with ``P = proj_size or H``, ``c`` is ``(L*D, B, H)``.
+        [a_i, a_f, a_g, a_o] = x_t @ W_ih.T + b_ih + h_{t-1} @ W_hh.T + b_hh      # (B, 4H)
+        i_t, f_t, o_t = sigmoid(a_i), sigmoid(a_f), sigmoid(a_o) ;  g_t = tanh(a_g)
+        c_t = f_t * c_{t-1} + i_t * g_t
+        h_t = o_t * tanh(c_t)           (then h_t @ W_hr.T, (B, P), when proj_size = P > 0)
+
+    Shapes (P = proj_size or H): input ``(T, B, I)`` (``(B, T, I)`` with ``batch_first``, or
+    ``(T, I)``); ``h0``/``h_n`` ``(L*D, B, P)``, ``c0``/``c_n`` ``(L*D, B, H)``; output
+    ``(T, B, D*P)``. Parameters: ``weight_ih_l{l}`` (4H, I_l), ``weight_hh_l{l}`` (4H, P),
+    ``bias_ih_l{l}``, ``bias_hh_l{l}`` (4H,), ``weight_hr_l{l}`` (P, H) with a projection.
 
     Example::
 
-        lstm = nn.LSTM(10, 20, num_layers=2)
-        out, (h_n, c_n) = lstm(np.random.randn(5, 3, 10))   # out (5, 3, 20)
-        dx, (dh0, dc0) = lstm.backward(np.ones_like(out))
+        >>> import numpy as np
+        >>> from rnnkit import nn
+        >>> lstm = nn.LSTM(10, 20, num_layers=2, rng=0)
+        >>> out, (h_n, c_n) = lstm(np.ones((5, 3, 10), np.float32))
+        >>> dx, (dh0, dc0) = lstm.backward(np.ones_like(out))
+        >>> out.shape, h_n.shape, c_n.shape, dx.shape
+        ((5, 3, 20), (2, 3, 20), (2, 3, 20), (5, 3, 10))
     """
 
     mode = "LSTM"
@@ -72,24 +86,31 @@ class LSTM(RNNBase):
 
 
 class GRU(RNNBase):
-    r"""Gated recurrent unit, stacked and optionally bidirectional.
+    """Gated recurrent unit, stacked and optionally bidirectional.
 
-    .. math::
-        r_t = \sigma(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}) \\
-        z_t = \sigma(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}) \\
-        n_t = \tanh(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})) \\
-        h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}
+    Each layer and direction runs, per step (PyTorch's gate order r, z, n)::
+
+        [x_r, x_z, x_n] = x_t @ W_ih.T + b_ih ;  [s_r, s_z, s_n] = h_{t-1} @ W_hh.T + b_hh
+        r_t = sigmoid(x_r + s_r) ;  z_t = sigmoid(x_z + s_z)
+        n_t = tanh(x_n + r_t * s_n)
+        h_t = (1 - z_t) * n_t + z_t * h_{t-1}
 
     With ``reset_after=False`` the candidate is Cho et al.'s
-    :math:`n_t = \tanh(W_{in} x_t + b_{in} + W_{hn}(r_t \odot h_{t-1}) + b_{hn})`.
-    Gate order in the weight rows: r, z, n. Three gate blocks against the LSTM's four:
-    a quarter fewer parameters.
+    ``n_t = tanh(x_n + (r_t * h_{t-1}) @ W_hn.T + b_hn)``. Three gate blocks against the LSTM's
+    four: a quarter fewer parameters. Shapes: input ``(T, B, I)`` (``(B, T, I)`` with
+    ``batch_first``, or ``(T, I)``); ``h0``/``h_n`` ``(L*D, B, H)``; output ``(T, B, D*H)``.
+    Parameters: ``weight_ih_l{l}`` (3H, I_l), ``weight_hh_l{l}`` (3H, H), ``bias_ih_l{l}``,
+    ``bias_hh_l{l}`` (3H,).
 
     Example::
 
-        gru = nn.GRU(10, 20)
-        out, h_n = gru(np.random.randn(5, 3, 10))       # out (5, 3, 20), h_n (1, 3, 20)
-        dx, dh0 = gru.backward(np.ones_like(out))
+        >>> import numpy as np
+        >>> from rnnkit import nn
+        >>> gru = nn.GRU(10, 20, bidirectional=True, rng=0)
+        >>> out, h_n = gru(np.ones((5, 3, 10), np.float32), lengths=np.array([5, 3, 2]))
+        >>> dx, dh0 = gru.backward(np.ones_like(out))
+        >>> out.shape, h_n.shape, bool(out[3:, 2].any())
+        ((5, 3, 40), (2, 3, 20), False)
     """
 
     mode = "GRU"

@@ -9,8 +9,11 @@ two directions, each direction runs BPTT (two paths: back through time inside th
 down to the layer below through ``dx``), and the directions' ``dx`` add up.
 
 ``merge_mode`` ('concat', 'sum', 'mul', 'ave') merges the two directions after every
-layer, as a stack of Keras ``Bidirectional`` layers does; with 'concat' (the default) the
-result equals PyTorch's.
+layer (:mod:`rnnkit.nn.directions`); with 'concat' (the default) the result equals PyTorch's.
+
+Nothing here names a cell kind: a subclass sets ``mode`` to the name of a registered kind and
+everything else (gate count, state parts, options, projection, kernels) comes from its record,
+``self.kind`` (:class:`rnnkit.kernels.CellKind`).
 """
 
 from __future__ import annotations
@@ -31,16 +34,43 @@ from rnnkit._checks import (
     check_shape,
     owned,
 )
-from rnnkit.kernels import get_kernels
-from rnnkit.nn._recurrence import GATES, DirectionParams, backward_direction, forward_direction
+from rnnkit.kernels import KINDS, STANDARD_PARAMETERS, CellKind, get_kind, implementation
+from rnnkit.nn._recurrence import DirectionParams, backward_direction, forward_direction
 from rnnkit.nn._state import state_arrays
+from rnnkit.nn.directions import MERGE_MODES, merge, merge_backward, merge_saved, merged_size, suffix
 from rnnkit.nn.module import Module, Parameter, _as_float_dtype
 
-MERGE_MODES = ("concat", "sum", "mul", "ave")
+__all__ = ["RNNBase", "MERGE_MODES", "pack_state", "state_parts"]
+
+
+def pack_state(parts: tuple):
+    """A state as the layers return it: the one array for a single-part state (h), else the tuple (h, c)."""
+    return parts if len(parts) > 1 else parts[0]
+
+
+def state_parts(state) -> tuple:
+    """A state as a tuple of parts (the inverse of :func:`pack_state`)."""
+    return state if isinstance(state, tuple) else (state,)
+
+
+def _zero_padded_nonfinite(x: np.ndarray, lengths) -> np.ndarray:
+    """``x`` (T, B, I) with its padded steps (t >= lengths[b]) set to 0 when any of them holds
+    NaN or inf: the kernels ignore padded steps, but ``dW_ih = d_x_proj.T @ x`` multiplies their
+    zero gradients by ``x``, and 0 * NaN is NaN. A copy only then; finite padding is left as is."""
+    if lengths is None:
+        return x
+    pad = np.arange(x.shape[0])[:, None] >= lengths[None, :]          # (T, B)
+    if not pad.any() or np.isfinite(x[pad]).all():
+        return x
+    return np.where(pad[:, :, None], x.dtype.type(0), x)
 
 
 class RNNBase(Module):
-    """Shared constructor, parameters, forward and backward. Use RNN, LSTM or GRU."""
+    """Shared constructor, parameters, forward and backward. Use RNN, LSTM or GRU.
+
+    ``RNNBase(..., mode='GRU')`` makes a layer of any registered kind without its class (the
+    diagnostics' one-direction copies do); ``options`` are the kind's own (``kind.options``).
+    """
 
     mode = "RNN"
 
@@ -57,11 +87,16 @@ class RNNBase(Module):
         *,
         dtype=None,
         merge_mode: str = "concat",
-        nonlinearity: str = "tanh",
-        reset_after: bool = True,
         rng=None,
+        mode: str | None = None,
+        **options,
     ):
         super().__init__()
+        if mode is not None:
+            self.mode = get_kind(mode).name
+        self._kind = get_kind(self.mode)
+        self._state_args = tuple(f"{n}0" for n in self._kind.state_names)       # ('h0', 'c0')
+        self._d_state_args = tuple(f"d{n}_n" for n in self._kind.state_names)   # ('dh_n', 'dc_n')
         name = type(self).__name__
         self.input_size = check_int("input_size", input_size, 1)
         self.hidden_size = check_int("hidden_size", hidden_size, 1)
@@ -71,16 +106,18 @@ class RNNBase(Module):
         self.dropout = check_float_range("dropout", dropout, 0.0, 1.0)
         self.bidirectional = check_bool("bidirectional", bidirectional)
         self.proj_size = check_int("proj_size", proj_size, 0)
-        if self.proj_size and self.mode != "LSTM":
-            raise ValueError(f"proj_size is only supported by LSTM, got proj_size={proj_size} on {name}")
+        if self.proj_size and not self.kind.projection:
+            with_proj = ", ".join(k.name for k in KINDS.values() if k.projection)
+            raise ValueError(f"proj_size is only supported by {with_proj}, got proj_size={proj_size} on {name}")
         if self.proj_size >= self.hidden_size:
             raise ValueError(
                 f"proj_size must be smaller than hidden_size, got proj_size={proj_size} "
                 f"and hidden_size={hidden_size}"
             )
         self.merge_mode = check_choice("merge_mode", merge_mode, MERGE_MODES)
-        self.nonlinearity = check_choice("nonlinearity", nonlinearity, ("tanh", "relu", "sigmoid"))
-        self.reset_after = check_bool("reset_after", reset_after)
+        self.options = self.kind.check_options(options)    # e.g. nonlinearity (RNN), reset_after (GRU)
+        for opt, value in self.options.items():
+            setattr(self, opt, value)
         self.dtype = _as_float_dtype(dtype)
         self.rng = as_rng(rng)
         if self.dropout > 0 and self.num_layers == 1:
@@ -91,6 +128,11 @@ class RNNBase(Module):
         self._create_parameters()
 
     # -- parameters ---------------------------------------------------------------------
+    @property
+    def kind(self) -> CellKind:
+        """The record of this layer's cell kind (from ``mode``)."""
+        return self._kind
+
     @property
     def num_directions(self) -> int:
         return 2 if self.bidirectional else 1
@@ -103,30 +145,29 @@ class RNNBase(Module):
     def _layer_input_size(self, layer: int) -> int:
         if layer == 0:
             return self.input_size
-        merged = self.num_directions if self.merge_mode == "concat" else 1
-        return self.output_size * merged
+        return merged_size(self.merge_mode, self.output_size, self.num_directions)
 
     def _create_parameters(self) -> None:
-        G, H, P = GATES[self.mode], self.hidden_size, self.output_size
+        H, P = self.hidden_size, self.output_size
         k = 1.0 / math.sqrt(H)
         for layer in range(self.num_layers):
             for d in range(self.num_directions):
-                sfx = f"_l{layer}" + ("_reverse" if d else "")
-                shapes = [("weight_ih", (G * H, self._layer_input_size(layer))), ("weight_hh", (G * H, P))]
-                if self.bias:
-                    shapes += [("bias_ih", (G * H,)), ("bias_hh", (G * H,))]
-                if self.proj_size:
-                    shapes += [("weight_hr", (P, H))]
-                for pname, shape in shapes:
+                sfx = suffix(layer, d)
+                shapes = self.kind.parameter_shapes(self._layer_input_size(layer), H, P)
+                self._extra_names = tuple(n for n in shapes if n not in STANDARD_PARAMETERS)
+                for pname, shape in shapes.items():
+                    if pname.startswith("bias") and not self.bias:
+                        continue
                     data = self.rng.uniform(-k, k, size=shape).astype(self.dtype)
                     setattr(self, pname + sfx, Parameter(data))
 
     def _direction_params(self, layer: int, d: int) -> DirectionParams:
-        sfx = f"_l{layer}" + ("_reverse" if d else "")
+        sfx = suffix(layer, d)
         get = self._parameters.get
+        extra = {n: get(n + sfx) for n in self._extra_names if get(n + sfx) is not None}
         return DirectionParams(
             get("weight_ih" + sfx), get("weight_hh" + sfx), get("bias_ih" + sfx),
-            get("bias_hh" + sfx), get("weight_hr" + sfx),
+            get("bias_hh" + sfx), get("weight_hr" + sfx), extra,
         )
 
     def reset_parameters(self, rng=None) -> None:
@@ -139,7 +180,12 @@ class RNNBase(Module):
     # -- input handling -----------------------------------------------------------------
     @property
     def _state_count(self) -> int:
-        return 2 if self.mode == "LSTM" else 1
+        return len(self._kind.state_names)
+
+    @property
+    def state_sizes(self) -> tuple[int, ...]:
+        """Features of each state part per direction: h has ``output_size``, the others ``hidden_size``."""
+        return (self.output_size,) + (self.hidden_size,) * (self._state_count - 1)
 
     def _prepare_input(self, x, dtype=None, name: str = "input"):
         """``x`` as a time-major ``(T, B, I)`` array of ``dtype`` (the layer's by default), and
@@ -168,14 +214,13 @@ class RNNBase(Module):
     def _state_shapes(self, B: int) -> tuple[tuple[int, int, int], ...]:
         """Batched shapes of the state parts: ``(L*D, B, H_out)`` (and ``(L*D, B, H)`` for c)."""
         LD = self.num_layers * self.num_directions
-        return ((LD, B, self.output_size), (LD, B, self.hidden_size))[: self._state_count]
+        return tuple((LD, B, n) for n in self.state_sizes)
 
     def _prepare_states(self, hx, B: int, batched: bool, dtype=None):
         """Returns a tuple of (L*D, B, .) arrays: (h0,) or (h0, c0); missing parts are zeros."""
         dtype = self.dtype if dtype is None else dtype
         shapes = self._state_shapes(B)
-        parts = state_arrays(hx, "state", ("h0", "c0")[: len(shapes)], shapes, dtype, batched,
-                             type(self).__name__)
+        parts = state_arrays(hx, "state", self._state_args, shapes, dtype, batched, type(self).__name__)
         return tuple(np.zeros(s, dtype) if a is None else a for a, s in zip(parts, shapes))
 
     # -- forward ------------------------------------------------------------------------
@@ -190,8 +235,8 @@ class RNNBase(Module):
         keep = self.keeps_cache
         if keep:
             x = owned(x, input)                 # saved for dW_ih: the caller may reuse its buffer
-        kern = get_kernels()
-        opts = {"nonlinearity": self.nonlinearity, "reset_after": self.reset_after}
+        x = _zero_padded_nonfinite(x, lengths)  # padded steps are ignored: NaN/inf there too
+        impl = implementation(self._kind)
         D = self.num_directions
         finals = [[] for _ in range(self._state_count)]   # each (L*D) of (B, .)
         layer_caches = []
@@ -202,14 +247,13 @@ class RNNBase(Module):
                 idx = layer * D + d
                 s0 = tuple(s[idx] for s in states0)
                 out, s_n, c = forward_direction(
-                    kern, self.mode, opts, layer_in, self._direction_params(layer, d),
-                    s0, lengths, bool(d), keep,
+                    impl, self.options, layer_in, self._direction_params(layer, d), s0, lengths, bool(d), keep,
                 )
                 outs.append(out)
                 dir_caches.append(c)
                 for k, s in enumerate(s_n):
                     finals[k].append(s)
-            merged = self._merge(outs)
+            merged = merge(self.merge_mode, outs)
             mask = None
             if self.training and self.dropout > 0 and layer < self.num_layers - 1:
                 keep_p = 1.0 - self.dropout
@@ -219,7 +263,7 @@ class RNNBase(Module):
                     mask = (self.rng.random(merged.shape) < keep_p).astype(self.dtype) / self.dtype.type(keep_p)
                 merged = merged * mask
             if keep:
-                layer_caches.append((dir_caches, outs if self.merge_mode == "mul" else None, mask))
+                layer_caches.append((dir_caches, merge_saved(self.merge_mode, outs), mask))
             layer_in = merged
         out = layer_in
         if keep:
@@ -227,34 +271,20 @@ class RNNBase(Module):
         h_n = tuple(np.stack(f) for f in finals)
         return self._format_output(out, h_n, batched)
 
-    def _merge(self, outs):
-        if len(outs) == 1:
-            return outs[0]
-        a, b = outs
-        if self.merge_mode == "concat":
-            return np.concatenate(outs, axis=2)
-        if self.merge_mode == "sum":
-            return a + b
-        if self.merge_mode == "mul":
-            return a * b
-        return (a + b) * self.dtype.type(0.5)
-
     def _format_output(self, out, states, batched):
         if not batched:
             out = out[:, 0]
             states = tuple(s[:, 0] for s in states)
         elif self.batch_first:
             out = np.ascontiguousarray(out.transpose(1, 0, 2))
-        if self.mode == "LSTM":
-            return out, states
-        return out, states[0]
+        return out, pack_state(states)
 
     # -- backward -----------------------------------------------------------------------
     def backward(self, d_output, d_state=None):
         """Backpropagation through time through all layers and directions.
 
         ``d_output`` has the shape of the forward output; ``d_state`` the shape of the final
-        state (``dh_n``, or ``(dh_n, dc_n)`` for LSTM; None or None parts mean zero).
+        state (``dh_n``, or ``(dh_n, dc_n)`` for a two-part state (LSTM); None or None parts mean zero).
         Returns ``dx`` and the gradient of the initial state; adds into every ``p.grad``.
         """
         layer_caches, out_shape, batched, lengths = self._peek()   # popped once the arguments pass
@@ -274,17 +304,16 @@ class RNNBase(Module):
         D, L = self.num_directions, self.num_layers
         d_states0 = [[None] * (L * D) for _ in range(self._state_count)]
         for layer in range(L - 1, -1, -1):
-            dir_caches, outs, mask = layer_caches[layer]
+            dir_caches, saved, mask = layer_caches[layer]
             if mask is not None:
                 d = d * mask
-            parts = self._split_merge_grad(d, outs)
+            parts = merge_backward(self.merge_mode, d, self.output_size, saved, D)
             dx = None
             for dd in range(D):
                 idx = layer * D + dd
                 ds_n = tuple(s[idx] if s is not None else None for s in d_states_n)
                 dxi, ds0 = backward_direction(
-                    self.mode, np.ascontiguousarray(parts[dd]), ds_n,
-                    self._direction_params(layer, dd), dir_caches[dd],
+                    np.ascontiguousarray(parts[dd]), ds_n, self._direction_params(layer, dd), dir_caches[dd],
                 )
                 dx = dxi if dx is None else dx + dxi
                 for k, s in enumerate(ds0):
@@ -296,28 +325,11 @@ class RNNBase(Module):
             d_s0 = tuple(s[:, 0] for s in d_s0)
         elif self.batch_first:
             d = np.ascontiguousarray(d.transpose(1, 0, 2))
-        if self.mode == "LSTM":
-            return d, d_s0
-        return d, d_s0[0]
+        return d, pack_state(d_s0)
 
     def _prepare_d_states(self, d_state, B, batched):
         shapes = self._state_shapes(B)
-        return state_arrays(d_state, "d_state", ("dh_n", "dc_n")[: len(shapes)], shapes, self.dtype, batched,
-                            type(self).__name__)
-
-    def _split_merge_grad(self, d, outs):
-        """Gradient of the merged output -> gradient of each direction's output."""
-        if self.num_directions == 1:
-            return [d]
-        F = self.output_size
-        if self.merge_mode == "concat":
-            return [d[:, :, :F], d[:, :, F:]]
-        if self.merge_mode == "sum":
-            return [d, d]
-        if self.merge_mode == "mul":
-            return [d * outs[1], d * outs[0]]
-        half = d * self.dtype.type(0.5)
-        return [half, half]
+        return state_arrays(d_state, "d_state", self._d_state_args, shapes, self.dtype, batched, type(self).__name__)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -325,10 +337,9 @@ class RNNBase(Module):
             s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
-        if self.mode == "RNN" and self.nonlinearity != "tanh":
-            s += f", nonlinearity={self.nonlinearity!r}"
-        if self.mode == "GRU" and not self.reset_after:
-            s += ", reset_after=False"
+        for opt, value in self.options.items():
+            if value != self.kind.defaults[opt]:
+                s += f", {opt}={value!r}"
         if not self.bias:
             s += ", bias=False"
         if self.batch_first:

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.nn.module import Parameter
-from rnnkit.optim.optimizer import Optimizer, check_flag, check_real
+from rnnkit._checks import check_bool
+from rnnkit.optim.optimizer import Optimizer, check_real
 
 __all__ = ["Adagrad"]
 
@@ -32,6 +32,7 @@ class Adagrad(Optimizer):
 
     _STATE_ARRAYS = ("sum",)
     _STATE_SCALARS = ("step",)
+    _REQUIRED_STATE = ("step", "sum")
 
     def __init__(
         self,
@@ -54,22 +55,25 @@ class Adagrad(Optimizer):
     def _check_options(cls, options: dict[str, Any]) -> dict[str, Any]:
         for name in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
             options[name] = check_real(name, options[name])
-        options["maximize"] = check_flag("maximize", options["maximize"])
+        options["maximize"] = check_bool("maximize", options["maximize"])
         return options
 
-    def _update(self, p: Parameter, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
-        theta = p.data
-        if not state:
-            state["step"] = 0
-            state["sum"] = np.full_like(theta, group["initial_accumulator_value"])
-        state["step"] += 1
+    def _initial_state(self, theta, state, group) -> dict[str, Any]:
+        fresh: dict[str, Any] = {} if "step" in state else {"step": 0}
+        if "sum" not in state:
+            fresh["sum"] = np.full_like(theta, group["initial_accumulator_value"])
+        return fresh
 
+    def _written_arrays(self, group: dict[str, Any]) -> tuple[str, ...]:
+        return ("sum",)
+
+    def _update(self, theta, grad, state, new, group) -> None:
+        step = new["step"] = state["step"] + 1
         g = -grad if group["maximize"] else grad
         if group["weight_decay"] != 0:
             g = g + group["weight_decay"] * theta
-        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-        state_sum = state["sum"]
-        state_sum += g * g  # s_t
+        clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
+        state_sum = np.add(state["sum"], g * g, out=new["sum"])  # s_t
         std = np.sqrt(state_sum)
         std += group["eps"]
-        theta += (-clr * g) / std
+        np.add(theta, (-clr * g) / std, out=new["param"])

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.nn.module import Parameter
-from rnnkit.optim.optimizer import Optimizer, check_flag, check_real, lerp_
+from rnnkit._checks import check_bool
+from rnnkit.optim.optimizer import Optimizer, check_real, lerp_
 
 __all__ = ["Adam", "AdamW"]
 
@@ -37,6 +37,7 @@ class Adam(Optimizer):
 
     _STATE_ARRAYS = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
     _STATE_SCALARS = ("step",)
+    _REQUIRED_STATE = ("step", "exp_avg", "exp_avg_sq")
 
     def __init__(
         self,
@@ -71,40 +72,36 @@ class Adam(Optimizer):
         options["eps"] = check_real("eps", options["eps"])
         options["weight_decay"] = check_real("weight_decay", options["weight_decay"])
         for name in ("amsgrad", "maximize", "decoupled_weight_decay"):
-            options[name] = check_flag(name, options[name])
+            options[name] = check_bool(name, options[name])
         return options
 
-    def _update(self, p: Parameter, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
-        theta = p.data
+    def _written_arrays(self, group: dict[str, Any]) -> tuple[str, ...]:
+        return ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if group["amsgrad"] else ("exp_avg", "exp_avg_sq")
+
+    def _update(self, theta, grad, state, new, group) -> None:
         lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = np.zeros_like(theta)
-            state["exp_avg_sq"] = np.zeros_like(theta)
-        if group["amsgrad"] and "max_exp_avg_sq" not in state:
-            state["max_exp_avg_sq"] = np.zeros_like(theta)
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        state["step"] += 1
-        step = state["step"]
+        step = new["step"] = state["step"] + 1
+        out, exp_avg, exp_avg_sq = new["param"], new["exp_avg"], new["exp_avg_sq"]
 
         g = -grad if group["maximize"] else grad
+        base = theta
         if wd != 0:
             if group["decoupled_weight_decay"]:
-                theta *= 1 - lr * wd
+                base = np.multiply(theta, 1 - lr * wd, out=out)
             else:
                 g = g + wd * theta
-        lerp_(exp_avg, g, 1 - beta1)  # m_t
-        exp_avg_sq *= beta2
+        lerp_(state["exp_avg"], g, 1 - beta1, out=exp_avg)  # m_t
+        np.multiply(state["exp_avg_sq"], beta2, out=exp_avg_sq)
         exp_avg_sq += ((1 - beta2) * g) * g  # v_t
 
         step_size = lr / (1 - beta1**step)
         bias_correction2_sqrt = (1 - beta2**step) ** 0.5
         if group["amsgrad"]:
-            np.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
-            denom = np.sqrt(state["max_exp_avg_sq"]) / bias_correction2_sqrt + eps
+            v_max = np.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=new["max_exp_avg_sq"])
+            denom = np.sqrt(v_max) / bias_correction2_sqrt + eps
         else:
             denom = np.sqrt(exp_avg_sq) / bias_correction2_sqrt + eps
-        theta += (-step_size * exp_avg) / denom
+        np.add(base, (-step_size * exp_avg) / denom, out=out)
 
 
 class AdamW(Adam):

@@ -21,17 +21,50 @@ import math
 import numbers
 from typing import Any
 
+from rnnkit._checks import check_bool, check_choice, check_int
 from rnnkit.optim.optimizer import Optimizer, check_real
 
 __all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau"]
 
 
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
+def _lrs(name: str, value, n: int) -> list[float]:
+    """One finite learning rate >= 0 per parameter group."""
+    if isinstance(value, (str, bytes, dict)) or not isinstance(value, (list, tuple)):
+        raise TypeError(f"{name} must be a list of {n} numbers (one per parameter group), got {type(value).__name__}")
+    if len(value) != n:
+        raise ValueError(f"{name} must have one value per parameter group ({n}), got {len(value)}")
+    return [check_real(f"{name}[{i}]", v) for i, v in enumerate(value)]
+
+
+def _int(minimum: int):
+    return lambda name, value: check_int(name, value, minimum)
+
+
+def _choice(*choices: str):
+    return lambda name, value: check_choice(name, value, choices)
+
+
+def _real_or_none(name: str, value):
+    return None if value is None else check_real(name, value, minimum=None)
+
+
+def _like(name: str, value, own):
+    """``value`` of the kind of ``own`` (a bool, an integer, a real, a string or a list of reals)."""
+    if isinstance(own, bool):
+        return check_bool(name, value)
+    if isinstance(own, numbers.Integral):
+        return check_int(name, value)
+    if isinstance(own, numbers.Real):
+        return check_real(name, value, minimum=None)
+    if isinstance(own, str):
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a string, got {type(value).__name__} {value!r}")
+        return value
+    if isinstance(own, list):
+        return _lrs(name, value, len(own))
+    if own is None and value is None:
+        return None
+    raise TypeError(f"{name} must be like {own!r}, got {type(value).__name__} {value!r}")
 
 
 class LRScheduler(abc.ABC):
@@ -43,10 +76,13 @@ class LRScheduler(abc.ABC):
             must then already hold ``'initial_lr'``, e.g. from a loaded optimizer state).
     """
 
+    #: ``{option: check(name, value) -> value}``: the constructor and :meth:`load_state_dict` use them
+    _CHECKS: dict = {"last_epoch": _int(-1), "_step_count": _int(0)}
+
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"optimizer must be an rnnkit.optim.Optimizer, got {type(optimizer).__name__}")
-        last_epoch = _check_int("last_epoch", last_epoch, -1)
+        last_epoch = self._checked("last_epoch", last_epoch)
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
@@ -90,16 +126,27 @@ class LRScheduler(abc.ABC):
         """Every attribute except the optimizer, as numbers and lists (JSON-ready)."""
         return {k: (list(v) if isinstance(v, list) else v) for k, v in self.__dict__.items() if k != "optimizer"}
 
+    def _checked(self, name: str, value):
+        return self._CHECKS[name](name, value)
+
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore what :meth:`state_dict` returned (the keys must be this scheduler's)."""
+        """Restore what :meth:`state_dict` returned (the keys must be this scheduler's).
+
+        Every value is checked first (its kind and range, one learning rate per parameter
+        group): a malformed state raises ``TypeError`` or ``ValueError`` naming the entry and
+        changes nothing.
+        """
         if not isinstance(state_dict, dict):
             raise TypeError(f"state_dict must be a dict, got {type(state_dict).__name__}")
         own = self.state_dict()
-        unknown = sorted(set(state_dict) - set(own))
+        unknown = sorted(set(state_dict) - set(own), key=str)
         if unknown:
             raise ValueError(f"state_dict has keys {unknown} that {type(self).__name__} does not have")
+        loaded = {}
         for k, v in state_dict.items():
-            self.__dict__[k] = list(v) if isinstance(v, (list, tuple)) else v
+            name = f"state_dict[{k!r}]"
+            loaded[k] = self._CHECKS[k](name, v) if k in self._CHECKS else _like(name, v, own[k])
+        self.__dict__.update(loaded)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(last_epoch={self.last_epoch}, last_lr={self.get_last_lr()})"
@@ -113,9 +160,11 @@ class StepLR(LRScheduler):
         sched = StepLR(opt, step_size=30, gamma=0.1)   # 0.1 for epochs 0-29, 0.01 for 30-59, ...
     """
 
+    _CHECKS = {**LRScheduler._CHECKS, "step_size": _int(1), "gamma": check_real}
+
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
-        self.step_size = _check_int("step_size", step_size, 1)
-        self.gamma = check_real("gamma", gamma)
+        self.step_size = self._checked("step_size", step_size)
+        self.gamma = self._checked("gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -132,8 +181,10 @@ class ExponentialLR(LRScheduler):
         sched = ExponentialLR(opt, gamma=0.95)
     """
 
+    _CHECKS = {**LRScheduler._CHECKS, "gamma": check_real}
+
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
-        self.gamma = check_real("gamma", gamma)
+        self.gamma = self._checked("gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -156,9 +207,11 @@ class CosineAnnealingLR(LRScheduler):
         sched = CosineAnnealingLR(opt, T_max=100, eta_min=1e-5)
     """
 
+    _CHECKS = {**LRScheduler._CHECKS, "T_max": _int(1), "eta_min": check_real}
+
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):
-        self.T_max = _check_int("T_max", T_max, 1)
-        self.eta_min = check_real("eta_min", eta_min)
+        self.T_max = self._checked("T_max", T_max)
+        self.eta_min = self._checked("eta_min", eta_min)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -192,6 +245,13 @@ class ReduceLROnPlateau(LRScheduler):
             sched.step(validate(model))
     """
 
+    _CHECKS = {
+        "mode": _choice("min", "max"), "factor": lambda name, v: check_real(name, v, 0.0, below=1.0),
+        "patience": _int(0), "threshold": check_real, "threshold_mode": _choice("rel", "abs"),
+        "cooldown": _int(0), "eps": check_real, "min_lr": check_real, "default_min_lr": _real_or_none,
+        "best": _real_or_none, "last_epoch": _int(0), "num_bad_epochs": _int(0), "cooldown_counter": _int(0),
+    }
+
     def __init__(
         self,
         optimizer: Optimizer,
@@ -206,18 +266,10 @@ class ReduceLROnPlateau(LRScheduler):
     ):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"optimizer must be an rnnkit.optim.Optimizer, got {type(optimizer).__name__}")
-        if mode not in ("min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
-        if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
         self.optimizer = optimizer
-        self.mode = mode
-        self.factor = check_real("factor", factor, 0.0, below=1.0)
-        self.patience = _check_int("patience", patience, 0)
-        self.threshold = check_real("threshold", threshold)
-        self.threshold_mode = threshold_mode
-        self.cooldown = _check_int("cooldown", cooldown, 0)
-        self.eps = check_real("eps", eps)
+        for name, value in (("mode", mode), ("factor", factor), ("patience", patience), ("threshold", threshold),
+                            ("threshold_mode", threshold_mode), ("cooldown", cooldown), ("eps", eps)):
+            setattr(self, name, self._checked(name, value))
         n_groups = len(optimizer.param_groups)
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != n_groups:
@@ -225,7 +277,7 @@ class ReduceLROnPlateau(LRScheduler):
             self.default_min_lr = None
             self.min_lrs = [check_real(f"min_lr[{i}]", v) for i, v in enumerate(min_lr)]
         else:
-            self.default_min_lr = check_real("min_lr", min_lr)
+            self.default_min_lr = self._checked("min_lr", min_lr)
             self.min_lrs = [self.default_min_lr] * n_groups
         self.last_epoch = 0
         self._last_lr = [float(g["lr"]) for g in optimizer.param_groups]
@@ -287,14 +339,6 @@ class ReduceLROnPlateau(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        if isinstance(state_dict, dict) and (
-            state_dict.get("mode", self.mode) not in ("min", "max")
-            or state_dict.get("threshold_mode", self.threshold_mode) not in ("rel", "abs")
-        ):
-            raise ValueError(
-                f"state_dict has mode {state_dict.get('mode')!r}, threshold_mode {state_dict.get('threshold_mode')!r}; "
-                "expected 'min'/'max' and 'rel'/'abs'"
-            )
         super().load_state_dict(state_dict)
         if self.best is None:
             self.best = math.inf if self.mode == "min" else -math.inf

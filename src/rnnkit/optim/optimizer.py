@@ -9,8 +9,17 @@ same here::
     opt.step()                 # parameters whose grad is None are skipped
 
 A subclass only states its defaults, how to check its options (``_check_options``), which
-per-parameter state it keeps (``_STATE_ARRAYS``, ``_STATE_SCALARS``) and the update rule of
-one parameter (``_update``). Updates are written in place into ``p.data`` and keep its dtype.
+per-parameter state it keeps (``_STATE_ARRAYS``, ``_STATE_SCALARS``, ``_REQUIRED_STATE``), the
+starting state of a parameter (``_initial_state``), the arrays one step writes
+(``_written_arrays``) and the update rule of one parameter (``_update``), written once, out of
+place, for both ways of stepping:
+
+- ``step()`` updates ``p.data`` and the state arrays in place, as ``torch.optim`` does;
+- ``step_if_finite()`` (what :func:`rnnkit.train.fit` uses) computes the same values into spare
+  arrays and commits them only when every new parameter value is finite, so a step that would
+  make a weight NaN or infinite changes nothing at all, at no cost on the normal path.
+
+Both keep each parameter's dtype and its array (``p.data`` is written in place).
 
 ``state_dict()`` returns plain data, no pickle needed::
 
@@ -33,8 +42,9 @@ from typing import Any
 import numpy as np
 
 from rnnkit.nn.module import Module, Parameter
+from rnnkit.optim._load import parse_state_dict
 
-__all__ = ["Optimizer"]
+__all__ = ["Optimizer", "all_finite", "check_real", "lerp_"]
 
 
 # -- option checks shared by the optimizers ---------------------------------------------
@@ -54,22 +64,32 @@ def check_real(name: str, value, minimum: float | None = 0.0, below: float | Non
     return value
 
 
-def check_flag(name: str, value) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
-    return bool(value)
-
-
-def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
-    """``start <- start + weight * (end - start)`` in place, evaluated as ``torch.lerp`` does.
+def lerp_(start: np.ndarray, end: np.ndarray, weight: float, out: np.ndarray | None = None) -> np.ndarray:
+    """``out <- start + weight * (end - start)`` (in place into ``start`` by default), evaluated as
+    ``torch.lerp`` does.
 
     For ``weight >= 0.5`` the same value is computed from the ``end`` side,
     ``end - (end - start) * (1 - weight)``, which is the more accurate form there.
     """
+    out = start if out is None else out
     if weight < 0.5:
-        start += weight * (end - start)
+        np.add(start, weight * (end - start), out=out)
     else:
-        start[...] = end - (end - start) * (1.0 - weight)
+        np.subtract(end, (end - start) * (1.0 - weight), out=out)
+    return out
+
+
+def all_finite(a: np.ndarray) -> bool:
+    """True when no element of ``a`` is NaN or infinite.
+
+    The sum of squares ``a . a`` is NaN or infinite whenever an element is, so one BLAS dot
+    product decides the usual case; only a non-finite result (which large finite values can
+    also give, by overflow) is looked at element by element.
+    """
+    flat = a.reshape(-1)
+    if math.isfinite(np.dot(flat, flat)):         # an overflow warns: callers run it under np.errstate
+        return True
+    return bool(np.isfinite(a).all())
 
 
 class Optimizer(abc.ABC):
@@ -91,10 +111,13 @@ class Optimizer(abc.ABC):
     _STATE_ARRAYS: tuple[str, ...] = ()
     #: names of the per-parameter state entries that are numbers (``'step'``)
     _STATE_SCALARS: tuple[str, ...] = ()
+    #: the entries a loaded (non-empty) per-parameter state must hold
+    _REQUIRED_STATE: tuple[str, ...] = ()
 
     def __init__(self, params, defaults: dict[str, Any]):
         self.defaults = dict(self._check_options(dict(defaults)))
         self.state: dict[Parameter, dict[str, Any]] = {}
+        self._spare: dict[Parameter, dict[str, np.ndarray]] = {}     # step_if_finite's arrays
         self.param_groups: list[dict[str, Any]] = []
         if isinstance(params, (Parameter, np.ndarray, Module)) or not isinstance(params, Iterable):
             hint = " (pass module.parameters())" if isinstance(params, Module) else ""
@@ -118,9 +141,31 @@ class Optimizer(abc.ABC):
     def _check_options(cls, options: dict[str, Any]) -> dict[str, Any]:
         """Check (and normalise) the option values of one group; return ``options``."""
 
+    def _initial_state(self, theta: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> dict[str, Any]:
+        """The starting values of the entries that ``state`` lacks and the update needs (by
+        default ``step = 0`` and zeros for every written array). Nothing returned here is
+        stored unless the step is committed."""
+        fresh: dict[str, Any] = {"step": 0} if "step" in self._STATE_SCALARS and "step" not in state else {}
+        for name in self._written_arrays(group):
+            if name not in state:
+                fresh[name] = np.zeros_like(theta)
+        return fresh
+
+    def _written_arrays(self, group: dict[str, Any]) -> tuple[str, ...]:
+        """Names of the state arrays one step with ``group``'s options writes."""
+        return ()
+
     @abc.abstractmethod
-    def _update(self, p: Parameter, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
-        """Apply one step of the update rule to ``p.data`` in place (``grad`` is read-only)."""
+    def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any], new: dict[str, Any],
+                group: dict[str, Any]) -> None:
+        """One step of the update rule, written out of place.
+
+        Reads the parameter ``theta``, its gradient ``grad`` (read-only) and its ``state`` (the
+        entries of :meth:`_initial_state` filled in); writes every element of ``new['param']``
+        and of ``new[name]`` for each name of :meth:`_written_arrays`, and sets the scalar
+        entries (``new['step']``). The arrays of ``new`` may be ``theta`` and the arrays of
+        ``state`` themselves (the in-place :meth:`step`): read an entry before writing it.
+        """
 
     # -- groups -------------------------------------------------------------------------
     def add_param_group(self, param_group: dict[str, Any]) -> None:
@@ -177,14 +222,8 @@ class Optimizer(abc.ABC):
                 elif p.grad is not None:
                     p.grad[...] = 0
 
-    def step(self, closure: Callable[[], Any] | None = None):
-        """Update every parameter that has a gradient; returns ``closure()`` if given.
-
-        ``closure`` re-evaluates the model and returns the loss (as in PyTorch); it runs
-        before the update. Parameters whose ``grad`` is None are left untouched, and their
-        state (step counts, moments) does not advance.
-        """
-        loss = closure() if closure is not None else None
+    def _with_grads(self):
+        """``(p, grad, group)`` for every parameter that has a gradient (cast to its dtype)."""
         for gi, group in enumerate(self.param_groups):
             for pi, p in enumerate(group["params"]):
                 if p.grad is None:
@@ -195,9 +234,70 @@ class Optimizer(abc.ABC):
                         f"param_groups[{gi}]['params'][{pi}]: grad shape {grad.shape} does not match "
                         f"the parameter shape {p.data.shape}"
                     )
-                grad = grad.astype(p.data.dtype, copy=False)
-                self._update(p, grad, self.state.setdefault(p, {}), group)
+                yield p, grad.astype(p.data.dtype, copy=False), group
+
+    def _current(self, p: Parameter, group: dict[str, Any]) -> dict[str, Any]:
+        """``p``'s state with the missing entries at their starting values (a new dict)."""
+        state = dict(self.state.get(p, ()))
+        state.update(self._initial_state(p.data, state, group))
+        return state
+
+    def step(self, closure: Callable[[], Any] | None = None):
+        """Update every parameter that has a gradient, in place; returns ``closure()`` if given.
+
+        ``closure`` re-evaluates the model and returns the loss (as in PyTorch); it runs
+        before the update. Parameters whose ``grad`` is None are left untouched, and their
+        state (step counts, moments) does not advance.
+        """
+        loss = closure() if closure is not None else None
+        for p, grad, group in self._with_grads():
+            state = self._current(p, group)
+            new: dict[str, Any] = {"param": p.data}
+            for name in self._written_arrays(group):
+                new[name] = state[name] if state.get(name) is not None else np.empty_like(p.data)
+            self._update(p.data, grad, state, new, group)
+            del new["param"]
+            state.update(new)
+            self.state[p] = state
         return loss
+
+    def step_if_finite(self) -> list[Parameter]:
+        """One :meth:`step`, kept only if every updated parameter stays finite.
+
+        The new values of the parameters and of their state are computed into spare arrays
+        (kept from step to step: nothing is allocated or copied on the normal path but the
+        new values themselves). When every new parameter value is finite the step is
+        committed: each parameter's array receives its new values in place and the state
+        arrays trade places with the spare ones. Otherwise nothing changes, no parameter and
+        no state (step counts included), and the parameters whose update would have been
+        NaN or infinite are returned. The arithmetic is :meth:`step`'s, bit for bit.
+
+        Returns ``[]`` when the step was committed.
+        """
+        staged, bad = [], []
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # non-finite results are reported
+            for p, grad, group in self._with_grads():
+                state = self._current(p, group)
+                spare = self._spare.get(p, {})
+                new: dict[str, Any] = {}
+                for name in ("param",) + self._written_arrays(group):
+                    a = spare.get(name)
+                    fits = a is not None and a.shape == p.data.shape and a.dtype == p.data.dtype
+                    new[name] = a if fits else np.empty_like(p.data)
+                self._update(p.data, grad, state, new, group)
+                if not all_finite(new["param"]):
+                    bad.append(p)
+                staged.append((p, state, new))
+        if bad:
+            return bad
+        for p, state, new in staged:      # commit: nothing below can fail half-way
+            np.copyto(p.data, new["param"])
+            recycled = {name: state[name] for name in new if isinstance(state.get(name), np.ndarray)}
+            recycled["param"] = new.pop("param")
+            state.update(new)
+            self.state[p] = state
+            self._spare[p] = recycled
+        return []
 
     # -- state --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -225,69 +325,16 @@ class Optimizer(abc.ABC):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Load options and per-parameter state saved by :meth:`state_dict`.
 
-        The groups must have the same sizes as this optimizer's. Arrays are copied and cast
-        to each parameter's dtype; their shapes must match the parameter. Everything is
-        checked before anything is changed.
+        The groups must have the same sizes as this optimizer's. Arrays (or torch tensors)
+        are copied and cast to each parameter's dtype; their shapes must match the parameter
+        and their values be finite; a parameter's state must hold every entry the update
+        reads. Anything malformed raises ``ValueError`` or ``TypeError`` naming the entry;
+        everything is checked before anything is changed.
         """
-        if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
-            raise ValueError("state_dict must be a dict with 'state' and 'param_groups'")
-        saved_groups = state_dict["param_groups"]
-        if len(saved_groups) != len(self.param_groups):
-            raise ValueError(
-                f"state_dict has {len(saved_groups)} parameter groups, the optimizer has {len(self.param_groups)}"
-            )
-        by_index: dict[int, Parameter] = {}
-        new_groups = []
-        for gi, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
-            ids = [int(i) for i in saved["params"]]
-            if len(ids) != len(group["params"]):
-                raise ValueError(
-                    f"param_groups[{gi}] has {len(ids)} parameters in state_dict, "
-                    f"{len(group['params'])} in the optimizer"
-                )
-            by_index.update(zip(ids, group["params"]))
-            new = {k: v for k, v in saved.items() if k != "params"}
-            missing = sorted(set(self.defaults) - set(new))
-            unknown = sorted(set(new) - set(self.defaults) - {"param_names", "initial_lr"})
-            if missing or unknown:
-                raise ValueError(
-                    f"state_dict param_groups[{gi}] does not hold {type(self).__name__}'s options: "
-                    f"missing {missing}, unknown {unknown}"
-                )
-            new["params"] = group["params"]
-            if "param_names" in group and "param_names" not in new:
-                new["param_names"] = group["param_names"]
-            new_groups.append(self._check_options(new))
-        new_state: dict[Parameter, dict[str, Any]] = {}
-        for key, entries in state_dict["state"].items():
-            try:
-                p = by_index[int(key)]
-            except (KeyError, ValueError):
-                raise ValueError(f"state_dict['state'] has key {key!r}, which is no parameter index") from None
-            new_state[p] = self._load_param_state(key, entries, p)
-        self.param_groups = new_groups
-        self.state = new_state
-
-    def _load_param_state(self, key, entries: dict[str, Any], p: Parameter) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, value in entries.items():
-            if name in self._STATE_SCALARS:
-                out[name] = int(np.asarray(value).item())
-            elif name in self._STATE_ARRAYS:
-                a = np.array(value, dtype=p.data.dtype)  # a copy
-                if a.shape != p.data.shape:
-                    raise ValueError(
-                        f"state_dict['state'][{key!r}][{name!r}] has shape {a.shape}, "
-                        f"the parameter has shape {p.data.shape}"
-                    )
-                out[name] = a
-            else:
-                known = self._STATE_SCALARS + self._STATE_ARRAYS
-                raise ValueError(
-                    f"state_dict['state'][{key!r}] has entry {name!r}, which {type(self).__name__} "
-                    f"does not keep (known: {known})"
-                )
-        return out
+        groups, state = parse_state_dict(self, state_dict)
+        self.param_groups = groups
+        self.state = state
+        self._spare = {}
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.nn.module import Parameter
-from rnnkit.optim.optimizer import Optimizer, check_flag, check_real, lerp_
+from rnnkit._checks import check_bool
+from rnnkit.optim.optimizer import Optimizer, check_real, lerp_
 
 __all__ = ["RMSprop"]
 
@@ -41,6 +41,7 @@ class RMSprop(Optimizer):
 
     _STATE_ARRAYS = ("square_avg", "momentum_buffer", "grad_avg")
     _STATE_SCALARS = ("step",)
+    _REQUIRED_STATE = ("step", "square_avg")
 
     def __init__(
         self,
@@ -67,40 +68,37 @@ class RMSprop(Optimizer):
         options["eps"] = check_real("eps", options["eps"])
         options["weight_decay"] = check_real("weight_decay", options["weight_decay"])
         options["momentum"] = check_real("momentum", options["momentum"])
-        options["centered"] = check_flag("centered", options["centered"])
-        options["maximize"] = check_flag("maximize", options["maximize"])
+        options["centered"] = check_bool("centered", options["centered"])
+        options["maximize"] = check_bool("maximize", options["maximize"])
         return options
 
-    def _update(self, p: Parameter, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
-        theta = p.data
+    def _written_arrays(self, group: dict[str, Any]) -> tuple[str, ...]:
+        names = ("square_avg",)
+        if group["momentum"] > 0:
+            names += ("momentum_buffer",)
+        if group["centered"]:
+            names += ("grad_avg",)
+        return names
+
+    def _update(self, theta, grad, state, new, group) -> None:
         lr, alpha, eps, momentum = group["lr"], group["alpha"], group["eps"], group["momentum"]
         wd = group["weight_decay"]
-        if not state:
-            state["step"] = 0
-            state["square_avg"] = np.zeros_like(theta)
-        if momentum > 0 and "momentum_buffer" not in state:
-            state["momentum_buffer"] = np.zeros_like(theta)
-        if group["centered"] and "grad_avg" not in state:
-            state["grad_avg"] = np.zeros_like(theta)
-        state["step"] += 1
+        new["step"] = state["step"] + 1
 
         g = -grad if group["maximize"] else grad
         if wd != 0:
             g = g + wd * theta
-        square_avg = state["square_avg"]
-        square_avg *= alpha
+        square_avg = np.multiply(state["square_avg"], alpha, out=new["square_avg"])
         square_avg += ((1 - alpha) * g) * g  # v_t
         if group["centered"]:
-            grad_avg = state["grad_avg"]
-            lerp_(grad_avg, g, 1 - alpha)  # a_t
+            grad_avg = lerp_(state["grad_avg"], g, 1 - alpha, out=new["grad_avg"])  # a_t
             avg = np.sqrt(square_avg - grad_avg * grad_avg)
         else:
             avg = np.sqrt(square_avg)
         avg += eps  # d_t
         if momentum > 0:
-            buf = state["momentum_buffer"]
-            buf *= momentum
+            buf = np.multiply(state["momentum_buffer"], momentum, out=new["momentum_buffer"])
             buf += g / avg
-            theta += -lr * buf
+            np.add(theta, -lr * buf, out=new["param"])
         else:
-            theta += (-lr * g) / avg
+            np.add(theta, (-lr * g) / avg, out=new["param"])

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.nn.module import Parameter
-from rnnkit.optim.optimizer import Optimizer, check_flag, check_real
+from rnnkit._checks import check_bool
+from rnnkit.optim.optimizer import Optimizer, check_real
 
 __all__ = ["SGD"]
 
@@ -57,8 +57,8 @@ class SGD(Optimizer):
         options["momentum"] = check_real("momentum", options["momentum"])
         options["dampening"] = check_real("dampening", options["dampening"], minimum=None)
         options["weight_decay"] = check_real("weight_decay", options["weight_decay"])
-        options["nesterov"] = check_flag("nesterov", options["nesterov"])
-        options["maximize"] = check_flag("maximize", options["maximize"])
+        options["nesterov"] = check_bool("nesterov", options["nesterov"])
+        options["maximize"] = check_bool("maximize", options["maximize"])
         if options["nesterov"] and (options["momentum"] <= 0 or options["dampening"] != 0):
             raise ValueError(
                 "nesterov=True requires momentum > 0 and dampening == 0, "
@@ -66,18 +66,23 @@ class SGD(Optimizer):
             )
         return options
 
-    def _update(self, p: Parameter, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
-        theta = p.data
+    def _initial_state(self, theta, state, group) -> dict[str, Any]:
+        return {}                      # b_1 = g_1: the buffer starts from the first gradient
+
+    def _written_arrays(self, group: dict[str, Any]) -> tuple[str, ...]:
+        return ("momentum_buffer",) if group["momentum"] != 0 else ()
+
+    def _update(self, theta, grad, state, new, group) -> None:
         lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
         g = -grad if group["maximize"] else grad
         if wd != 0:
             g = g + wd * theta
         if momentum != 0:
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                buf = state["momentum_buffer"] = g.copy()
+            buf = new["momentum_buffer"]                          # b_t
+            if state.get("momentum_buffer") is None:
+                np.copyto(buf, g)
             else:
-                buf *= momentum
+                np.multiply(state["momentum_buffer"], momentum, out=buf)
                 buf += (1 - group["dampening"]) * g
             g = g + momentum * buf if group["nesterov"] else buf
-        theta += -lr * g
+        np.add(theta, -lr * g, out=new["param"])

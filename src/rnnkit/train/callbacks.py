@@ -2,16 +2,22 @@
 
 Hooks (all optional), with ``trainer`` the running :class:`~rnnkit.train.Trainer`::
 
+    setup(trainer)                              # before anything happens (before a resume is loaded):
+                                                # check paths and settings; raising refuses the run
     on_train_begin(trainer)
     on_epoch_begin(trainer, epoch)              # epoch counts from 1
     on_batch_end(trainer, step, logs)           # logs {"loss": float or None if skipped}
-    on_epoch_end(trainer, epoch, logs)          # logs of the epoch: loss, val_loss, metrics, lr
-    on_train_end(trainer)
+    on_validation_end(trainer, step, logs)      # every val_every steps: {"val_loss": ..., ...}
+    on_epoch_end(trainer, epoch, logs)          # logs of the epoch: loss, val_loss, metrics, lr,
+                                                # batches, complete
+    on_train_end(trainer)                       # not called when training raised or was interrupted
 
-A callback sets ``trainer.stop_training = True`` to stop after the current epoch. Callbacks
-with state (early stopping's best value, a scheduler) expose ``state_dict()`` /
-``load_state_dict()`` so a checkpoint restores them. At the end of an epoch checkpoint
-writers run after every other callback, so the file holds the state after the epoch.
+A callback sets ``trainer.stop_training = True`` to stop: the loop looks at it after every
+batch, so training stops after the current step; the epoch it stopped in ends there (its log
+says ``complete=False``) and its ``on_epoch_end`` runs as for any epoch. Callbacks with state
+(early stopping's best value, a scheduler) expose ``state_dict()`` / ``load_state_dict()`` so
+a checkpoint restores them. At the end of an epoch checkpoint writers run after every other
+callback, so the file holds the state after the epoch.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ import os
 
 import numpy as np
 
-from rnnkit._checks import check_choice, check_int
+from rnnkit._checks import check_bool, check_choice, check_int
+from rnnkit.optim.optimizer import check_real
 
 __all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler"]
 
@@ -31,6 +38,9 @@ class Callback:
 
     runs_last = False
 
+    def setup(self, trainer) -> None:
+        pass
+
     def on_train_begin(self, trainer) -> None:
         pass
 
@@ -38,6 +48,9 @@ class Callback:
         pass
 
     def on_batch_end(self, trainer, step: int, logs: dict) -> None:
+        pass
+
+    def on_validation_end(self, trainer, step: int, logs: dict) -> None:
         pass
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
@@ -61,6 +74,14 @@ def _monitor_value(logs: dict, monitor: str, who: str) -> float:
     return float("nan") if v is None else float(v)
 
 
+def _check_monitor(trainer, monitor: str, who: str) -> None:
+    """Refuse before the first step a monitored value the epoch logs will not have."""
+    keys = getattr(trainer, "log_keys", None)
+    if keys and monitor not in keys:
+        raise ValueError(f"{who}: monitored value {monitor!r} is not in the epoch logs {sorted(keys)} "
+                         "(val_* values need val_data)")
+
+
 def _resolve_mode(mode: str, monitor: str) -> str:
     mode = check_choice("mode", mode, ("auto", "min", "max"))
     if mode == "auto":
@@ -72,11 +93,11 @@ class _Improvement:
     """Tracks the best monitored value; ``better(v)`` is True when ``v`` beats it by ``min_delta``."""
 
     def __init__(self, monitor: str, mode: str, min_delta: float):
+        if not isinstance(monitor, str):
+            raise TypeError(f"monitor must be the name of a logged value (a str), got {type(monitor).__name__}")
         self.monitor = monitor
         self.mode = _resolve_mode(mode, monitor)
-        if isinstance(min_delta, bool) or not isinstance(min_delta, (int, float)) or min_delta < 0:
-            raise ValueError(f"min_delta must be a number >= 0, got {min_delta!r}")
-        self.min_delta = float(min_delta)
+        self.min_delta = check_real("min_delta", min_delta)
         self.best = math.inf if self.mode == "min" else -math.inf
 
     def better(self, v: float) -> bool:
@@ -100,11 +121,14 @@ class EarlyStopping(Callback):
         self.tracker = _Improvement(monitor, mode, min_delta)
         self.monitor = monitor
         self.patience = check_int("patience", patience, 0)
-        self.restore_best_weights = bool(restore_best_weights)
+        self.restore_best_weights = check_bool("restore_best_weights", restore_best_weights)
         self.wait = 0
         self.best_epoch = 0
         self.stopped_epoch = 0
         self.best_weights: dict[str, np.ndarray] | None = None
+
+    def setup(self, trainer) -> None:
+        _check_monitor(trainer, self.monitor, "EarlyStopping")
 
     def on_epoch_end(self, trainer, epoch, logs) -> None:
         v = _monitor_value(logs, self.monitor, "EarlyStopping")
@@ -141,19 +165,41 @@ class ModelCheckpoint(Callback):
         save_best_only: write only when ``monitor`` improved (``mode`` as in EarlyStopping).
 
     Each write is atomic, so a crash never destroys the previous checkpoint. ``last_path``
-    is the most recent file written.
+    and ``last_epoch`` are the most recent file written and its epoch (kept in the file
+    itself, so a resumed run knows them). A partial epoch (training stopped inside it, see
+    :mod:`rnnkit.train.loop`) is written like any other; a run resumed from it starts the next
+    epoch.
     """
 
     runs_last = True
 
     def __init__(self, path, every: int = 1, save_best_only: bool = False, monitor: str = "val_loss",
                  mode: str = "auto"):
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path must be a file path (str or os.PathLike), got {type(path).__name__}")
         self.path = os.fspath(path)
+        if "{epoch}" in os.path.dirname(self.path):
+            raise ValueError(f"path {self.path!r}: '{{epoch}}' may appear in the file name only, not in its directory")
         self.every = check_int("every", every, 1)
-        self.save_best_only = bool(save_best_only)
+        self.save_best_only = check_bool("save_best_only", save_best_only)
         self.monitor = monitor
         self.tracker = _Improvement(monitor, mode, 0.0)
         self.last_path: str | None = None
+        self.last_epoch = 0
+
+    def setup(self, trainer) -> None:
+        """The directory must exist and be writable, and the path must not be a directory:
+        refused before the first step rather than at the first epoch's end."""
+        target = self.path.replace("{epoch}", "1")
+        directory = os.path.dirname(os.path.abspath(target))
+        if not os.path.isdir(directory):
+            raise ValueError(f"ModelCheckpoint path {self.path!r}: the directory {directory} does not exist")
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise ValueError(f"ModelCheckpoint path {self.path!r}: the directory {directory} is not writable")
+        if os.path.isdir(target):
+            raise ValueError(f"ModelCheckpoint path {self.path!r} is a directory, not a file")
+        if self.save_best_only:
+            _check_monitor(trainer, self.monitor, "ModelCheckpoint")
 
     def on_epoch_end(self, trainer, epoch, logs) -> None:
         if epoch % self.every:
@@ -166,15 +212,21 @@ class ModelCheckpoint(Callback):
         from rnnkit.train.checkpoint import save_checkpoint
 
         path = self.path.replace("{epoch}", str(epoch))
-        save_checkpoint(path, trainer)
-        self.last_path = path
+        previous = self.last_path, self.last_epoch
+        self.last_path, self.last_epoch = path, epoch     # the file holds these, as written below
+        try:
+            save_checkpoint(path, trainer)
+        except BaseException:
+            self.last_path, self.last_epoch = previous
+            raise
 
     def state_dict(self) -> dict:
-        return {"best": self.tracker.best, "last_path": self.last_path}
+        return {"best": self.tracker.best, "last_path": self.last_path, "last_epoch": self.last_epoch}
 
     def load_state_dict(self, state: dict) -> None:
         self.tracker.best = float(state["best"])
         self.last_path = state.get("last_path")
+        self.last_epoch = int(state.get("last_epoch", 0))
 
 
 class LearningRateScheduler(Callback):
@@ -193,6 +245,10 @@ class LearningRateScheduler(Callback):
         self.interval = check_choice("interval", interval, ("epoch", "step"))
         if monitor is not None and interval == "step":
             raise ValueError("monitor needs interval='epoch' (monitored values exist at epoch ends)")
+
+    def setup(self, trainer) -> None:
+        if self.monitor is not None:
+            _check_monitor(trainer, self.monitor, "LearningRateScheduler")
 
     def on_batch_end(self, trainer, step, logs) -> None:
         if self.interval == "step":

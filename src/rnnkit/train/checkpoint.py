@@ -10,12 +10,16 @@ One ``.npz`` file (no pickle; see :mod:`rnnkit.serialization`) holds
 - the epoch and step counters, whether training had stopped, and the history.
 
 Training resumed from a checkpoint written at the end of epoch ``k`` reproduces, step for
-step, the losses the uninterrupted run had after epoch ``k``. Files are written atomically,
-and a checkpoint with non-finite weights is refused.
+step, the losses the uninterrupted run had after epoch ``k``. A checkpoint written at the end
+of a partial epoch (training stopped inside it: ``max_steps``, ``stop_training``) holds the
+state after its last step, and a run resumed from it goes on with the next epoch (see
+:mod:`rnnkit.train.loop`). Files are written atomically, a checkpoint with non-finite
+weights is refused, and loading one is all or nothing.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
@@ -73,11 +77,34 @@ def save_checkpoint(path, trainer) -> None:
     write_npz_atomic(path, meta, arrays)
 
 
+def _snapshot(trainer):
+    """What :func:`load_checkpoint` changes, to put back if it fails half-way."""
+    return (trainer.model.state_dict(), copy.deepcopy(trainer.optimizer.state_dict()),
+            [copy.deepcopy(cb.state_dict()) for cb in trainer.callbacks],
+            None if trainer.rng is None else trainer.rng.bit_generator.state,
+            {n: g.bit_generator.state for n, g in _module_rngs(trainer.model).items()},
+            (trainer.epoch, trainer.step, trainer.stop_training, trainer.history))
+
+
+def _restore(trainer, snap) -> None:
+    weights, opt_state, cb_states, rng, module_rngs, counters = snap
+    trainer.model.load_state_dict(weights)
+    trainer.optimizer.load_state_dict(opt_state)
+    for cb, state in zip(trainer.callbacks, cb_states):
+        cb.load_state_dict(state)
+    if rng is not None:
+        trainer.rng.bit_generator.state = rng
+    for name, g in _module_rngs(trainer.model).items():
+        g.bit_generator.state = module_rngs[name]
+    trainer.epoch, trainer.step, trainer.stop_training, trainer.history = counters
+
+
 def load_checkpoint(path, trainer) -> dict:
     """Restore ``trainer`` (fresh objects of the same kinds) from ``path``; returns the metadata.
 
     The model, optimizer and callbacks must be built as in the run that wrote the file:
     the parameter names, the optimizer class and the list of callback classes are checked.
+    All or nothing: if any part of the file is refused, the trainer is left as it was.
     """
     meta, arrays = read_npz(path, CHECKPOINT_FORMAT)
     try:
@@ -98,22 +125,32 @@ def load_checkpoint(path, trainer) -> dict:
             raise ValueError(
                 f"{path}: checkpoint parameters {meta['model']['parameters']} differ from the model's {own_names}"
             )
-        load_weights(trainer.model, meta["model"], arrays, "model/")
-        trainer.optimizer.load_state_dict(unpack(meta["optimizer"], arrays, "optimizer state"))
-        for cb, c in zip(trainer.callbacks, meta["callbacks"]):
-            cb.load_state_dict(unpack(c["state"], arrays, f"{c['class']} state"))
-        if meta["rng"] is not None:
-            if trainer.rng is None:
-                raise ValueError(f"{path}: checkpoint has a shuffling rng state but the trainer has no rng")
-            trainer.rng.bit_generator.state = unpack(meta["rng"], arrays, "rng")
+        if meta["rng"] is not None and trainer.rng is None:
+            raise ValueError(f"{path}: checkpoint has a shuffling rng state but the trainer has no rng")
         rngs = _module_rngs(trainer.model)
-        for name, state in meta["module_rngs"].items():
+        for name in meta["module_rngs"]:
             if name not in rngs:
                 raise ValueError(f"{path}: module {name!r} has a saved rng state but no rng Generator in the model")
-            rngs[name].bit_generator.state = unpack(state, arrays, name)
-        trainer.epoch, trainer.step = int(meta["epoch"]), int(meta["step"])
-        trainer.stop_training = bool(meta["stopped"])
-        trainer.history = History.from_dict(meta["history"])
+        history = History.from_dict(meta["history"])
+        snap = _snapshot(trainer)
+        try:
+            load_weights(trainer.model, meta["model"], arrays, "model/")
+            trainer.optimizer.load_state_dict(unpack(meta["optimizer"], arrays, "optimizer state"))
+            for cb, c in zip(trainer.callbacks, meta["callbacks"]):
+                cb.load_state_dict(unpack(c["state"], arrays, f"{c['class']} state"))
+            if meta["rng"] is not None:
+                trainer.rng.bit_generator.state = unpack(meta["rng"], arrays, "rng")
+            for name, state in meta["module_rngs"].items():
+                rngs[name].bit_generator.state = unpack(state, arrays, name)
+            trainer.epoch, trainer.step = int(meta["epoch"]), int(meta["step"])
+            trainer.stop_training = bool(meta["stopped"])
+            trainer.history = history
+        except BaseException as err:
+            _restore(trainer, snap)
+            if isinstance(err, (KeyError, TypeError, ValueError, AttributeError)) and \
+                    not isinstance(err, FileFormatError):
+                raise FileFormatError(f"{path}: checkpoint state is malformed: {type(err).__name__}: {err}") from err
+            raise
     except KeyError as err:
         raise FileFormatError(f"{path}: checkpoint lacks entry {err}") from err
     trainer.model.clear_cache()

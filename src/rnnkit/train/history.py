@@ -2,15 +2,19 @@
 
 ``history.epochs`` is ``[{"epoch": 1, "loss": ..., "val_loss": ..., "lr": ..., ...}, ...]``;
 ``history.history`` the same by key, as Keras gives it (``{"loss": [...], ...}``);
-``history.steps`` the training loss of every optimizer step (None for a skipped step).
+``history.steps`` the training loss of every optimizer step (None for a skipped step);
+``history.validations`` the validations run every ``val_every`` steps,
+``[{"step": 500, "epoch": 2, "val_loss": ..., ...}, ...]``.
+
+An epoch log also says how many batches the epoch ran (``batches``) and whether it ran to the
+end of its data (``complete``; False when training stopped inside it: ``max_steps``, a
+callback's ``stop_training``, Ctrl-C).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 
 __all__ = ["History"]
 
@@ -37,6 +41,7 @@ class History:
     def __init__(self) -> None:
         self.epochs: list[dict] = []
         self.steps: list[float | None] = []
+        self.validations: list[dict] = []
 
     @property
     def history(self) -> dict[str, list]:
@@ -53,32 +58,26 @@ class History:
         return len(self.epochs)
 
     def to_dict(self) -> dict:
-        return {"epochs": _clean(self.epochs), "steps": _clean(self.steps)}
+        return {"epochs": _clean(self.epochs), "steps": _clean(self.steps), "validations": _clean(self.validations)}
 
     @classmethod
     def from_dict(cls, d: dict) -> History:
-        if not isinstance(d, dict) or not isinstance(d.get("epochs"), list) or not isinstance(d.get("steps"), list):
-            raise ValueError("history must be a dict with lists 'epochs' and 'steps'")
+        if not isinstance(d, dict) or not isinstance(d.get("epochs"), list) or not isinstance(d.get("steps"), list) \
+                or not isinstance(d.get("validations", []), list):
+            raise ValueError("history must be a dict with lists 'epochs', 'steps' (and 'validations')")
+        if not all(isinstance(e, dict) for e in d["epochs"] + d.get("validations", [])):
+            raise ValueError("history: every entry of 'epochs' and 'validations' must be a dict")
         h = cls()
         h.epochs = [dict(e) for e in d["epochs"]]
         h.steps = list(d["steps"])
+        h.validations = [dict(v) for v in d.get("validations", [])]
         return h
 
     def save(self, path) -> None:
-        """Write JSON to ``path`` atomically (temp file, fsync, replace)."""
-        path = os.fspath(path)
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-history-", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(self.to_dict(), f, indent=1, allow_nan=False)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        """Write JSON to ``path`` atomically (temp file, fsync, replace; the umask's mode)."""
+        from rnnkit.io import write_text_atomic
+
+        write_text_atomic(path, json.dumps(self.to_dict(), indent=1, allow_nan=False))
 
     @classmethod
     def load(cls, path) -> History:
@@ -87,4 +86,5 @@ class History:
 
     def __repr__(self) -> str:
         last = self.epochs[-1] if self.epochs else {}
-        return f"History(epochs={len(self.epochs)}, steps={len(self.steps)}, last={last})"
+        return (f"History(epochs={len(self.epochs)}, steps={len(self.steps)}, validations={len(self.validations)}, "
+                f"last={last})")

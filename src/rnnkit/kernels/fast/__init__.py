@@ -1,37 +1,27 @@
-"""The compiled fast path: Numba kernels with the reference kernels' signatures.
+"""The compiled backend: Numba twins of the reference kernels, one module per cell kind.
 
-``KERNELS`` has ``rnn_forward``, ``rnn_backward``, ``lstm_forward``, ``lstm_backward``,
-``gru_forward``, ``gru_backward``, each a drop-in for the function of the same name in
-``kernels/*_ref.py`` (same arguments, same returns, same cache tuples). What makes them fast:
+``rnn``, ``gru`` and ``lstm`` each define ``forward``, ``backward`` and ``step`` with the
+kernel contract of :mod:`rnnkit.kernels` (the record of each kind names its module). What
+makes them fast:
 
 - the whole time loop is one compiled call (no Python per step);
-- the per-step recurrent product is a BLAS call made from compiled code (``np.dot`` with an
-  ``out=`` workspace, allocated once per call);
-- all gate arithmetic of a step is one fused pass per batch row, with SIMD ``exp``/``tanh``
-  (``_vmath``) so that LLVM vectorises it;
+- the per-step recurrent product is a BLAS call made from compiled code (``_blas``: NumPy's
+  own OpenBLAS, with an ``out=`` workspace allocated once per call);
+- all elementwise work of a step is one fused pass per batch row (``*_rows``/``*_seq``), with
+  SIMD ``exp``/``sigmoid``/``tanh`` (``_vmath``) so that LLVM vectorises it;
+- float32 batches large enough are split by rows over OpenBLAS's own threads (``_pool``), each
+  thread running every step of its rows with a packed-weight product (``_gemm``); the workers
+  read their arguments from a declared context array (``_context``);
 - the weight gradients are one GEMM over all time steps after the loop.
 
-``np.dot`` inside Numba needs SciPy's BLAS; without SciPy this module does not import and
+``np.dot`` inside Numba needs SciPy's BLAS; without SciPy this package does not import and
 :mod:`rnnkit.kernels` falls back to the NumPy reference.
 """
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import scipy.linalg.cython_blas  # noqa: F401  (Numba's np.dot calls this BLAS)
 
-from rnnkit.kernels.fast.gru import gru_backward, gru_forward
-from rnnkit.kernels.fast.lstm import lstm_backward, lstm_forward
-from rnnkit.kernels.fast.rnn import rnn_backward, rnn_forward
+from rnnkit.kernels.fast._cache import refresh as _refresh_cache
 
-__all__ = ["KERNELS"]
-
-KERNELS = SimpleNamespace(
-    rnn_forward=rnn_forward,
-    rnn_backward=rnn_backward,
-    lstm_forward=lstm_forward,
-    lstm_backward=lstm_backward,
-    gru_forward=gru_forward,
-    gru_backward=gru_backward,
-)
+_refresh_cache()                  # before anything compiles: cached code of changed sources is dropped

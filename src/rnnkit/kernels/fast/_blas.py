@@ -1,8 +1,8 @@
 """Matrix products called from compiled code: NumPy's own BLAS, by symbol.
 
-Numba's ``np.dot`` reaches SciPy's BLAS; on the machines measured, NumPy's bundled
-OpenBLAS was 1.2x to 1.7x faster on the skinny per-step products of a recurrence
-(``(B, H) @ (H, 4H)``), and calling it directly also gives what ``np.dot`` cannot:
+Numba's ``np.dot`` reaches SciPy's BLAS; NumPy's bundled OpenBLAS was faster on the skinny
+per-step products of a recurrence (``(B, H) @ (H, 4H)``, figures in
+``benchmarks/results/kernels_notes.md``), and calling it directly also gives what ``np.dot`` cannot:
 ``beta`` (accumulate into the output) and a row stride (``lda``), so a gate block of a
 weight or a column block of a workspace is used in place, with no copy.
 

@@ -12,15 +12,15 @@ are done::
                                                        c: address of the context array
 
 Using OpenBLAS's threads rather than our own matters on a 2-core machine: after every
-multi-threaded BLAS call OpenBLAS's idle pool thread spins for ~0.1 s (sched_yield) before
-it sleeps, so a thread of our own would share a core with it (measured: 1.4x-1.7x slower
-steps). Here the spinning thread is the one that takes the work.
+multi-threaded BLAS call OpenBLAS's idle pool thread spins for a while (sched_yield) before
+it sleeps, so a thread of our own would share a core with it (the measurements are in
+``benchmarks/results/kernels_notes.md``). Here the spinning thread is the one that takes the work.
 
-The workers are Numba ``cfunc``s (``WORKER_SIG``) that read their arrays from a context
-array of int64 (addresses and sizes, ``ptr_f32``/``ptr_i64`` turn an address
-back into a pointer for ``numba.carray``). Slot ``[0]`` is the shift of ``a`` (found by the
-self-test); the rest of the layout belongs to each kernel (see ``lstm_workers``,
-``rnn_workers``, ``gru_workers``). A kernel makes one dispatch per sequence.
+The workers are Numba ``cfunc``s (``_context.WORKER_SIG``) that read their arrays from a
+context array of int64: each kernel declares its layout once (``_context.Layout``, next to
+its workers in ``lstm_workers``, ``rnn_workers``, ``gru_workers``), and slot ``[0]`` is the
+shift of ``a`` (found by the self-test, :func:`shift`). A kernel makes one dispatch per
+sequence.
 
 ``threads_for(rows, cells)`` says how many threads a split should use: 1 (run the pass
 serially, in the caller) unless NumPy's OpenBLAS exports the function, its pool has two or
@@ -38,42 +38,18 @@ import threading
 
 import numpy as np
 from numba import config, types
-from numba.extending import intrinsic, overload
+from numba.extending import overload
 
 from rnnkit.kernels.fast._blas import _found
-from rnnkit.kernels.fast._jit import FASTMATH
 
-__all__ = ["WORKER_SIG", "WORKER_OPTS", "CTX_SIZE", "run_rows", "threads_for", "split_threads", "context", "ptr_f32",
-           "ptr_i64", "MIN_CELLS_PER_THREAD"]
+__all__ = ["run_rows", "threads_for", "split_threads", "shift", "MIN_CELLS_PER_THREAD"]
 
 MIN_CELLS_PER_THREAD = 256       # below this a range is not worth a dispatch (~1-2 us)
 _MODE = 3                        # a real-valued legacy call (double in 0.3.2x, DOUBLE|XDOUBLE before)
 
-CTX_SIZE = 40                    # int64 slots of a worker's context array
-# the cfunc options of every worker (those of the project's ``kernel`` decorator)
-WORKER_OPTS = {"nopython": True, "cache": True, "error_model": "numpy", "fastmath": FASTMATH}
 _i64 = types.int64
-WORKER_SIG = types.int32(_i64, _i64, _i64, types.float64, _i64, _i64, _i64, _i64, _i64, _i64, _i64)
 _RUN_SIG = types.int32(types.int32, _i64, _i64, _i64, _i64, _i64, _i64, _i64, _i64, _i64, _i64, _i64, types.int32)
 
-
-def _pointer_intrinsic(elem):
-    ptr_type = types.CPointer(elem)
-
-    @intrinsic
-    def as_ptr(typingctx, addr):
-        sig = ptr_type(types.int64)
-
-        def codegen(context, builder, signature, args):
-            return builder.inttoptr(args[0], context.get_value_type(ptr_type))
-
-        return sig, codegen
-
-    return as_ptr
-
-
-ptr_f32 = _pointer_intrinsic(types.float32)
-ptr_i64 = _pointer_intrinsic(types.int64)
 
 _lib = _found[3] if _found else None
 _available = _lib is not None and hasattr(_lib, "blas_level1_thread")
@@ -160,15 +136,3 @@ def split_threads(dtype, rows: int, width: int) -> int:
     """Threads for a kernel's row-split sequence: float32 only (float64 takes the serial
     kernels), ``width`` elements per row and step."""
     return threads_for(rows, rows * width) if dtype == np.float32 else 1
-
-
-def context(scalars, arrays) -> np.ndarray:
-    """A worker's context array: ``[0]`` the shift, ``scalars`` from ``[1]``, the addresses
-    of ``arrays`` (C-contiguous) from ``[16]``; each kernel's workers document the layout."""
-    ctx = np.zeros(CTX_SIZE, np.int64)
-    ctx[0] = shift()
-    ctx[1:1 + len(scalars)] = [int(v) for v in scalars]
-    for i, arr in enumerate(arrays):
-        assert arr.flags.c_contiguous
-        ctx[16 + i] = arr.ctypes.data
-    return ctx

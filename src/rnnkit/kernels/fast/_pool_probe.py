@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from numba import carray, cfunc, types
 
-from rnnkit.kernels.fast._pool import WORKER_SIG, ptr_i64
+from rnnkit.kernels.fast._context import WORKER_SIG, ptr_i64
 
 _pthread_self = types.ExternalFunction("pthread_self", types.uint64())
 

@@ -1,7 +1,7 @@
 """Vectorisable ``exp``, ``sigmoid`` and ``tanh`` for the compiled kernels.
 
 Inside a Numba loop ``math.exp`` is a scalar libm call, which stops LLVM from vectorising
-the loop around it (about 7x slower than SIMD on a gate block). For float32 these
+the loop around it. For float32 these
 functions use only arithmetic, compares and integer/float bit casts, so a loop over a gate
 row compiles to AVX2 code::
 
@@ -30,7 +30,8 @@ value, over every float32 x in [-100, 100] (every input whose true exp is finite
 by latency more than by the FMA units), and every float constant goes through ``_k`` (an
 ``llvm.arithmetic.fence``): LLVM then hoists the constant splats out of the loop into
 registers or stack slots that the FMAs read directly, instead of re-broadcasting each one
-from the constant pool in every iteration (that alone is 1.4-1.5x on each function).
+from the constant pool in every iteration (the measurements of both choices are in
+``benchmarks/results/kernels_notes.md``). ``tools/fit_vmath.py`` fits the coefficients below.
 
 NaN propagates (the clamps keep NaN), +-inf saturate as in libm (exp(-inf) = 0, exp(+inf)
 = the FLT_MAX-near saturation value above). float64 uses libm (``math.exp``/``math.tanh``):

@@ -1,9 +1,9 @@
 """The GRU's elementwise step on a range of batch rows ``[r0, r1)``, and a whole sequence on
-such a range for one worker of ``_pool``.
+such a range for one worker of ``_pool``: the compiled form of the step of ``kernels/gru_ref.py``.
 
-The row functions are called with ``r0, r1 = 0, B`` by the serial kernels of ``gru.py`` and
-with a worker's range by ``forward_rows``/``backward_rows`` below, so the arithmetic is one
-piece of code. Row b, forward (``a`` the gate store, (B, 3, H))::
+The row functions are called with ``r0, r1 = 0, B`` by the serial kernels of ``gru.py``,
+with a worker's range by ``forward_rows``/``backward_rows`` below, and by the one-step
+``gru.step``, so the arithmetic is one piece of code. Row b, forward (``a`` the gate store, (B, 3, H))::
 
     rz_rows   r = sig(x_r + s_r), z = sig(x_z + s_z)    a[r, z] hold h_{t-1} @ W_hh[:2H].T on entry
               r_ws = r (reset_after) or r * h_{t-1}

@@ -1,73 +1,72 @@
 """The GRU's per-worker sequence functions as C callbacks for :mod:`rnnkit.kernels.fast._pool`
 (float32; imported, and compiled or loaded from Numba's cache, on first use).
 
-Each worker rebuilds its arrays from the context array written by ``_pool.context`` and runs
-``gru_seq`` on its rows ``[r0, r0 + m)``, ``r0 = a >> ctx[0]``. Layout (``[i]`` = ``ctx[i]``;
-arrays by address from slot 16 on, all C-contiguous float32 unless noted)::
+Each worker rebuilds its arrays from the context array (:class:`~rnnkit.kernels.fast._context.Layout`
+below: the one declaration of its slots; all arrays C-contiguous) and runs ``gru_seq`` on its
+rows ``[r0, r0 + m)``, ``r0 = a >> ctx[0]``. Shapes (``gru.forward``/``gru.backward`` build them;
+Tk = T with ``keep``, else 1 scratch step)::
 
-    scalars  [1] T  [2] B  [3] H  [4] Tk  [5] len(lens)  [6] reverse  [7] keep  [8] reset_after
-             [9] panels of the first packed weight  [10] of the second  [11] K of the first
-    forward  x4 (T,B,3,H), Wp1 (n1,K1,16), Wp2 (n2,H,16), b_hn (H), h (B,H), lens (int64),
-             out (T,B,H), h_prev_all (Tk,B,H), g4_all (Tk,B,3,H), s_all (Tk,B,H), r_ws (B,H), sn (B,H)
-    backward d_out (T,B,H), dh (B,H), Wbp1 (n1,K1,16), Wbp2 (n2,H,16), h_prev_all (T,B,H),
-             g4_all (T,B,3,H), s_all (T,B,H), lens (int64), d4 (T,B,3,H), d_s_all (T,B,H),
-             ws (B,3H), g_ws (B,H), dhz (B,H), dh_new (B,H)
+    forward   x4 (T,B,3,H), Wp1 (n1,H,16), Wp2 (n2,H,16), b_hn (H), h (B,H), lens (int64), out (T,B,H),
+              h_prev_all (Tk,B,H), g4_all (Tk,B,3,H) and gates_all (Tk,B,3H) (one store), s_all (Tk,B,H),
+              r_ws (B,H), sn (B,H)
+    backward  d_out (T,B,H), dh (B,H), Wbp1 (n1,K1,16), Wbp2 (n2,H,16), h_prev_all (T,B,H), g4_all (T,B,3,H),
+              s_all (T,B,H), lens, d4 (T,B,3,H) and d_x_proj (T,B,3H) (one array), d_s_all (T,B,H),
+              ws (B,3H) and ws4 (B,3,H) (one workspace), g_ws, dhz, dh_new (B,H)
+
+reset_after: Wp1 = pack(W_hh.T), Wbp1 = pack(W_hh); else Wp1 = pack(W_hh[:2H].T),
+Wp2 = pack(W_hh[2H:].T), Wbp1 = pack(W_hh[:2H]), Wbp2 = pack(W_hh[2H:]).
 """
 
 from __future__ import annotations
 
 from numba import carray, cfunc
 
-from rnnkit.kernels.fast._pool import CTX_SIZE, WORKER_OPTS, WORKER_SIG, ptr_f32, ptr_i64
+from rnnkit.kernels.fast._context import (
+    F32,
+    I64,
+    WORKER_OPTS,
+    WORKER_SIG,
+    Layout,
+    f32_1,
+    f32_2,
+    f32_3,
+    f32_4,
+    i64_1,
+    ptr_i64,
+)
 from rnnkit.kernels.fast.gru_seq import backward_rows, forward_rows
+
+FORWARD = Layout("gru forward", flags=("reverse", "keep", "reset_after"), arrays=(
+    ("x4", F32, 4), ("Wp1", F32, 3), ("Wp2", F32, 3), ("b_hn", F32, 1), ("h", F32, 2), ("lens", I64, 1),
+    ("out", F32, 3), ("h_prev_all", F32, 3), ("g4_all", F32, 4), ("gates_all", F32, 3), ("s_all", F32, 3),
+    ("r_ws", F32, 2), ("sn", F32, 2),
+))
+BACKWARD = Layout("gru backward", flags=("reverse", "reset_after"), arrays=(
+    ("d_out", F32, 3), ("dh", F32, 2), ("Wbp1", F32, 3), ("Wbp2", F32, 3), ("h_prev_all", F32, 3),
+    ("g4_all", F32, 4), ("s_all", F32, 3), ("lens", I64, 1), ("d4", F32, 4), ("d_x_proj", F32, 3),
+    ("d_s_all", F32, 3), ("ws", F32, 2), ("ws4", F32, 3), ("g_ws", F32, 2), ("dhz", F32, 2), ("dh_new", F32, 2),
+))
+_F, _B = FORWARD.slots, BACKWARD.slots
 
 
 @cfunc(WORKER_SIG, **WORKER_OPTS)
 def forward_worker(m_rows, n, k, alpha, a, lda, b, ldb, ctx_addr, ldc, sb):
-    ctx = carray(ptr_i64(ctx_addr), (CTX_SIZE,))
-    T, B, H, Tk, n_lens = ctx[1], ctx[2], ctx[3], ctx[4], ctx[5]
-    n1, n2, K1 = ctx[9], ctx[10], ctx[11]
+    ctx = carray(ptr_i64(ctx_addr), (_F.size,))
     r0 = a >> ctx[0]
-    x4 = carray(ptr_f32(ctx[16]), (T, B, 3, H))
-    Wp1 = carray(ptr_f32(ctx[17]), (n1, K1, 16))
-    Wp2 = carray(ptr_f32(ctx[18]), (n2, H, 16))
-    b_hn = carray(ptr_f32(ctx[19]), (H,))
-    h = carray(ptr_f32(ctx[20]), (B, H))
-    lens = carray(ptr_i64(ctx[21]), (n_lens,))
-    out = carray(ptr_f32(ctx[22]), (T, B, H))
-    h_prev_all = carray(ptr_f32(ctx[23]), (Tk, B, H))
-    g4_all = carray(ptr_f32(ctx[24]), (Tk, B, 3, H))
-    gates_all = carray(ptr_f32(ctx[24]), (Tk, B, 3 * H))
-    s_all = carray(ptr_f32(ctx[25]), (Tk, B, H))
-    r_ws = carray(ptr_f32(ctx[26]), (B, H))
-    sn = carray(ptr_f32(ctx[27]), (B, H))
-    forward_rows(r0, r0 + m_rows, x4, Wp1, Wp2, b_hn, h, lens, ctx[6] != 0, ctx[8] != 0, ctx[7] != 0, out,
-                 h_prev_all, gates_all, g4_all, s_all, r_ws, sn)
+    forward_rows(r0, r0 + m_rows, f32_4(ctx, _F.x4), f32_3(ctx, _F.Wp1), f32_3(ctx, _F.Wp2), f32_1(ctx, _F.b_hn),
+                 f32_2(ctx, _F.h), i64_1(ctx, _F.lens), ctx[_F.reverse] != 0, ctx[_F.reset_after] != 0,
+                 ctx[_F.keep] != 0, f32_3(ctx, _F.out), f32_3(ctx, _F.h_prev_all), f32_3(ctx, _F.gates_all),
+                 f32_4(ctx, _F.g4_all), f32_3(ctx, _F.s_all), f32_2(ctx, _F.r_ws), f32_2(ctx, _F.sn))
     return 0
 
 
 @cfunc(WORKER_SIG, **WORKER_OPTS)
 def backward_worker(m_rows, n, k, alpha, a, lda, b, ldb, ctx_addr, ldc, sb):
-    ctx = carray(ptr_i64(ctx_addr), (CTX_SIZE,))
-    T, B, H, n_lens = ctx[1], ctx[2], ctx[3], ctx[5]
-    n1, n2, K1 = ctx[9], ctx[10], ctx[11]
+    ctx = carray(ptr_i64(ctx_addr), (_B.size,))
     r0 = a >> ctx[0]
-    d_out = carray(ptr_f32(ctx[16]), (T, B, H))
-    dh = carray(ptr_f32(ctx[17]), (B, H))
-    Wbp1 = carray(ptr_f32(ctx[18]), (n1, K1, 16))
-    Wbp2 = carray(ptr_f32(ctx[19]), (n2, H, 16))
-    h_prev_all = carray(ptr_f32(ctx[20]), (T, B, H))
-    g4_all = carray(ptr_f32(ctx[21]), (T, B, 3, H))
-    s_all = carray(ptr_f32(ctx[22]), (T, B, H))
-    lens = carray(ptr_i64(ctx[23]), (n_lens,))
-    d4 = carray(ptr_f32(ctx[24]), (T, B, 3, H))
-    d_x_proj = carray(ptr_f32(ctx[24]), (T, B, 3 * H))
-    d_s_all = carray(ptr_f32(ctx[25]), (T, B, H))
-    ws = carray(ptr_f32(ctx[26]), (B, 3 * H))
-    ws4 = carray(ptr_f32(ctx[26]), (B, 3, H))
-    g_ws = carray(ptr_f32(ctx[27]), (B, H))
-    dhz = carray(ptr_f32(ctx[28]), (B, H))
-    dh_new = carray(ptr_f32(ctx[29]), (B, H))
-    backward_rows(r0, r0 + m_rows, d_out, dh, Wbp1, Wbp2, h_prev_all, g4_all, s_all, lens, ctx[6] != 0, ctx[8] != 0,
-                  d_x_proj, d4, d_s_all, ws, ws4, g_ws, dhz, dh_new)
+    backward_rows(r0, r0 + m_rows, f32_3(ctx, _B.d_out), f32_2(ctx, _B.dh), f32_3(ctx, _B.Wbp1),
+                  f32_3(ctx, _B.Wbp2), f32_3(ctx, _B.h_prev_all), f32_4(ctx, _B.g4_all), f32_3(ctx, _B.s_all),
+                  i64_1(ctx, _B.lens), ctx[_B.reverse] != 0, ctx[_B.reset_after] != 0, f32_3(ctx, _B.d_x_proj),
+                  f32_4(ctx, _B.d4), f32_3(ctx, _B.d_s_all), f32_2(ctx, _B.ws), f32_3(ctx, _B.ws4),
+                  f32_2(ctx, _B.g_ws), f32_2(ctx, _B.dhz), f32_2(ctx, _B.dh_new))
     return 0

@@ -1,27 +1,31 @@
-"""LSTM (gates i, f, g, o; optional projection), compiled: same signatures and results
-as ``kernels/lstm_ref.py`` (the cache tuple has one more element, ``hx_all``, and stores the
-gates as (T, B, 4, H); a cache goes back to the kernels that made it).
+"""LSTM (gates i, f, g, o; optional projection), compiled: the kernel contract of
+:mod:`rnnkit.kernels` for the equations of ``kernels/lstm_ref.py`` (``forward``, ``backward``,
+``step``; the cache is ``LSTMCache``, its gates stored as (T, B, 4, H)).
 
 Per step, forward: one BLAS product ``a = h_{t-1} @ W_hh.T`` (B, 4H) written straight
 into the gate store, then the gate pass (``lstm_rows.gate_rows``: the activations of
-``x_proj_t + bias + a`` in place, ``c_t``, ``tanh(c_t)``, ``m_t``; the layer passes
-``b_ih + b_hh`` as ``bias`` rather than adding it to x_proj in a separate NumPy pass), and
-with a projection one more product ``h_t = m_t @ W_hr.T``.
-Backward: ``dm = g_h @ W_hr`` (projection), the gate-gradient pass
+``x_proj_t + b + a`` in place, ``c_t``, ``tanh(c_t)``, ``m_t``; ``b = b_ih + b_hh`` is added
+here rather than to x_proj in a separate pass), and with a projection one more product
+``h_t = m_t @ W_hr.T``. Backward: ``dm = g_h @ W_hr`` (projection), the gate-gradient pass
 (``lstm_rows.grad_rows``: ``dc``, ``da`` (B, 4H)), one product ``g_h = da @ W_hh``.
 ``dW_hh`` and ``dW_hr`` are single GEMMs over all time steps after the loop.
 
 Two ways to run the loop:
-- serial (float64, or OpenBLAS at one thread, or a tiny batch): the loops below, the
-  per-step products by OpenBLAS;
+- serial (float64, or OpenBLAS at one thread, or a tiny batch): ``x_proj = x @ W_ih.T`` first
+  (one GEMM), the loops below, the per-step products by OpenBLAS; ``dx``, ``db`` and
+  ``dW_ih`` by GEMMs after the backward;
 - row-split (float32 when ``_pool.threads_for`` gives 2 or more threads): the batch rows
   are split over OpenBLAS's own threads and each thread runs every step of its rows
   (``lstm_seq``), with no synchronisation until the end, its products by the packed-weight
-  kernel of ``_gemm`` (one core at ~95 GFLOP/s here, where OpenBLAS reached 35-60 on a
-  step's product of a few rows because it repacks the weight at each call). Measured on
-  2 cores against the serial loop: the layer's inference 1.6x faster on S, 1.4x on M,
-  1.2x on L, 1.1x on XL. The gate arithmetic is the same code (``lstm_rows``); only the
-  order of the sums inside the products differs.
+  kernel of ``_gemm`` (OpenBLAS repacks the weight at each call of a step's product of a few
+  rows). The input projection is inside the step products,
+  ``a = [x_t | h_{t-1}] @ [W_ih | W_hh].T`` (no (T, B, 4H) x_proj array is written), ``dx`` and
+  ``db`` are made in the backward loop, and ``[dW_ih | dW_hh] = d_x_proj.T @ [x_t | h_{t-1}]``
+  is one GEMM. The gate arithmetic is the same code (``lstm_rows``); only the order of the
+  sums inside the products differs.
+
+``step`` (one step, no cache: streaming inference) is one compiled call: the two products
+(``_matvec.products``) and the same ``gate_rows``. Measurements: ``benchmarks/results/kernels_notes.md``.
 """
 
 from __future__ import annotations
@@ -30,13 +34,17 @@ import numpy as np
 
 from rnnkit._checks import check_shape
 from rnnkit.kernels import _workspace as workspace
+from rnnkit.kernels._kind import Forward, Grads
 from rnnkit.kernels.fast._blas import mm_nn, mm_nt
 from rnnkit.kernels.fast._gemm import PANEL, pack, pack_transposed
 from rnnkit.kernels.fast._jit import kernel
-from rnnkit.kernels.fast._pool import context, run_rows, split_threads
+from rnnkit.kernels.fast._matvec import products
+from rnnkit.kernels.fast._pool import run_rows, shift, split_threads
 from rnnkit.kernels.fast.lstm_rows import gate_rows, grad_rows
+from rnnkit.kernels.fast.rnn import NO_LENGTHS, lengths_array
+from rnnkit.kernels.lstm_ref import LSTMCache
 
-NO_LENGTHS = np.zeros(0, np.int64)
+__all__ = ["forward", "backward", "step"]
 
 
 @kernel
@@ -111,37 +119,28 @@ def _backward_loop(d_out, dh, dc, W_hh, W_hr, has_proj, c_prev_all, g4_all, tanh
                     dh[b, p] = tmp[b, p]
 
 
-def lstm_forward(x_proj, W_hh, W_hr, h0, c0, lengths, reverse, keep, bias=None, x=None, W_ih=None):
-    """See :func:`rnnkit.kernels.lstm_ref.lstm_forward`. The cache is the reference's
-    tuple, except that the gates are stored as ``(T, B, 4, H)``. ``bias`` (4H,) or None is
-    added to ``x_proj`` inside the kernel. With ``x_proj=None``, ``x`` (T, B, I) and ``W_ih``
-    (4H, I) are given instead: the row-split path then does the input projection inside its
-    step products (no (T, B, 4H) array is written), the serial path computes x_proj first."""
-    fused = x_proj is None
-    if fused:
-        x = np.ascontiguousarray(x)
-        dt = x.dtype
-        T, B, _ = x.shape
-        G4 = W_ih.shape[0]
-    else:
-        x_proj = np.ascontiguousarray(x_proj)
-        dt = x_proj.dtype
-        T, B, G4 = x_proj.shape
+def forward(x, w, state0, lengths, reverse, keep, options):
+    """The contract's forward (see :mod:`rnnkit.kernels`); bias b_ih + b_hh is added in the gate pass."""
+    x = np.ascontiguousarray(x)
+    dt = x.dtype
+    T, B, _ = x.shape
+    W_ih, W_hr = w.W_ih, w.W_hr
+    G4 = W_ih.shape[0]
     H = G4 // 4
+    h0, c0 = state0
     P = h0.shape[1]
-    if fused:                                 # the packed product reads by these shapes: check them
-        check_shape("x", x, (T, B, np.shape(W_ih)[1]))
-    check_shape("W_hh", np.asarray(W_hh), (G4, P))
+    check_shape("x", x, (T, B, np.shape(W_ih)[1]))     # the packed product reads by these shapes
+    check_shape("W_hh", np.asarray(w.W_hh), (G4, P))
     check_shape("h0", np.asarray(h0), (B, P))
     check_shape("c0", np.asarray(c0), (B, H))
     nth = split_threads(dt, B, H)
-    if fused and nth == 1:
+    fused = nth > 1                                           # the input projection inside the step products
+    if not fused:
         x_proj = workspace.empty((T, B, G4), dt)
         np.matmul(x.reshape(T * B, -1), np.asarray(W_ih, dtype=dt).T, out=x_proj.reshape(T * B, G4))
-        fused = False
     has_proj = W_hr is not None
-    W_hh = np.ascontiguousarray(W_hh, dtype=dt)
-    bias = np.zeros(G4, dt) if bias is None else np.ascontiguousarray(bias, dtype=dt)
+    W_hh = np.ascontiguousarray(w.W_hh, dtype=dt)
+    bias = np.zeros(G4, dt) if w.b_ih is None else np.ascontiguousarray(w.b_ih + w.b_hh, dtype=dt)
     W_hr_a = np.ascontiguousarray(W_hr, dtype=dt) if has_proj else np.zeros((P, H), dt)
     h = np.array(h0, dtype=dt, copy=True, order="C")          # (B, P), becomes h_n
     c = np.array(c0, dtype=dt, copy=True, order="C")          # (B, H), becomes c_n
@@ -154,89 +153,105 @@ def lstm_forward(x_proj, W_hh, W_hr, h0, c0, lengths, reverse, keep, bias=None, 
     gates_all = workspace.empty((Tk, B, G4), dt)              # activated i, f, g, o
     tanh_c_all = workspace.empty((Tk, B, H), dt)
     m_all = workspace.empty((Tk if has_proj else 1, B, H), dt)
-    lens = NO_LENGTHS if lengths is None else np.ascontiguousarray(lengths, dtype=np.int64)
+    lens = lengths_array(lengths)
     g4_all = gates_all.reshape(Tk, B, 4, H)
-    x4 = g4_all if fused else x_proj.reshape(T, B, 4, H)      # (not read when fused)
     bias4 = bias.reshape(4, H)
     m, c_new, hp = np.empty((B, H), dt), np.empty((B, H), dt), np.empty((B, P), dt)
-    if nth > 1:                                               # each thread runs all steps of its rows
-        from rnnkit.kernels.fast.lstm_workers import forward_worker
+    if fused:                                                 # each thread runs all steps of its rows
+        from rnnkit.kernels.fast.lstm_workers import FORWARD, forward_worker
 
-        if fused:                                             # (ceil(4H/16), I + P, 16)
-            Wp = pack_transposed(W_ih, W_hh)
-            x3 = x
-        else:                                                 # (ceil(4H/16), P, 16)
-            Wp = pack_transposed(W_hh, W_hh[:, :0])
-            x3 = np.zeros((T, B, 0), dt)
         Wrp = pack(W_hr_a.T) if has_proj else np.zeros((1, H, PANEL), dt)
-        scalars = (T, B, H, P, Tk, lens.shape[0], bool(reverse), bool(keep), has_proj, Wp.shape[0], Wrp.shape[0],
-                   m_all.shape[0], x3.shape[2], fused)
-        arrays = (x4, bias4, Wp, Wrp, h, c, lens, out, hx_all, c_prev_all, g4_all, tanh_c_all, m_all, m, hp,
-                  c_new, x3)
-        run_rows(forward_worker.address, context(scalars, arrays), B, nth)
+        ctx = FORWARD.build(shift(), reverse=bool(reverse), keep=bool(keep), has_proj=has_proj, x=x, bias4=bias4,
+                            Wp=pack_transposed(W_ih, W_hh), Wrp=Wrp, h=h, c=c, lens=lens, out=out,
+                            hx_all=hx_all, c_prev_all=c_prev_all, g4_all=g4_all, gates_all=gates_all,
+                            tanh_c_all=tanh_c_all, m_all=m_all, m=m, hp=hp, c_new=c_new)
+        run_rows(forward_worker.address, ctx, B, nth)
     else:
-        _forward_loop(x4, bias4, W_hh, W_hr_a, has_proj, h, c, lens, bool(reverse), bool(keep), out, h_prev_all,
-                      c_prev_all, gates_all, g4_all, tanh_c_all, m_all, m, hp, c_new)
+        _forward_loop(x_proj.reshape(T, B, 4, H), bias4, W_hh, W_hr_a, has_proj, h, c, lens, bool(reverse),
+                      bool(keep), out, h_prev_all, c_prev_all, gates_all, g4_all, tanh_c_all, m_all, m, hp, c_new)
     cache = None
     if keep:
-        cache = (h_prev_all, c_prev_all, gates_all.reshape(T, B, 4, H), tanh_c_all,
-                 m_all if has_proj else None, lengths, reverse, hx_all)
-    return out, h, c, cache
+        cache = LSTMCache(x, h_prev_all, c_prev_all, gates_all.reshape(T, B, 4, H), tanh_c_all,
+                          m_all if has_proj else None, hx_all if Ix else None, lengths, reverse)
+    return Forward(out, (h, c), cache)
 
 
-def lstm_backward(d_out, dh_n, dc_n, W_hh, W_hr, cache, W_ih=None):
-    """See :func:`rnnkit.kernels.lstm_ref.lstm_backward` (with ``W_ih``: also ``dx`` and
-    ``db``, made inside the loop on the row-split path, and ``dW_ih`` when the forward kept
-    ``[x_t | h_{t-1}]``, else None). The cache has one more element than the reference's:
-    ``hx_all`` (T, B, I + P) (I = 0 unless the forward did the input projection), whose last
-    P columns are ``h_prev_all``."""
-    h_prev_all, c_prev_all, g4_all, tanh_c_all, m_all, lengths, reverse, hx_all = cache
+def backward(d_out, d_state, w, cache: LSTMCache):
+    """The contract's backward. On the row-split path dx and db are made inside the loop, and
+    ``[dW_ih | dW_hh]`` is one GEMM when the forward kept ``[x_t | h_{t-1}]``."""
+    h_prev_all, c_prev_all, g4_all, tanh_c_all, m_all = cache.h_prev, cache.c_prev, cache.gates, cache.tanh_c, cache.m
+    hx_all = h_prev_all if cache.hx is None else cache.hx     # (T, B, Ix + P)
     T, B, P = h_prev_all.shape
     H = c_prev_all.shape[2]
     dt = h_prev_all.dtype
+    W_hr = w.W_hr
     has_proj = W_hr is not None
+    dh_n, dc_n = d_state
     d_out = np.ascontiguousarray(d_out, dtype=dt)
     dh = np.zeros((B, P), dt) if dh_n is None else np.array(dh_n, dtype=dt, copy=True, order="C")
     dc = np.zeros((B, H), dt) if dc_n is None else np.array(dc_n, dtype=dt, copy=True, order="C")
-    W_hh = np.ascontiguousarray(W_hh, dtype=dt)
+    W_hh = np.ascontiguousarray(w.W_hh, dtype=dt)
+    W_ih = np.asarray(w.W_ih, dtype=dt)
+    I = W_ih.shape[1]
     W_hr_a = np.ascontiguousarray(W_hr, dtype=dt) if has_proj else np.zeros((P, H), dt)
     d_x_proj = workspace.empty((T, B, 4 * H), dt)
     dh_out_all = workspace.empty((T if has_proj else 1, B, P), dt)
-    lens = NO_LENGTHS if lengths is None else np.ascontiguousarray(lengths, dtype=np.int64)
+    lens = lengths_array(cache.lengths)
     d4 = d_x_proj.reshape(T, B, 4, H)
     gh, dm, dct, dh_new = np.empty((B, P), dt), np.empty((B, H), dt), np.empty((B, H), dt), np.empty((B, P), dt)
     nth = split_threads(dt, B, H)
     if nth > 1:                                               # each thread runs all steps of its rows
-        from rnnkit.kernels.fast.lstm_workers import backward_worker
+        from rnnkit.kernels.fast.lstm_workers import BACKWARD, backward_worker
 
-        Wbp = pack(W_hh)                                      # (ceil(P/16), 4H, 16)
-        Wrbp = pack(W_hr_a) if has_proj else np.zeros((1, P, PANEL), dt)
-        with_x = W_ih is not None
-        I = W_ih.shape[1] if with_x else 0
-        Wip = pack(np.asarray(W_ih, dtype=dt)) if with_x else np.zeros((1, 4 * H, PANEL), dt)
         dx = workspace.empty((T, B, I), dt)
         db_rows = np.zeros((B, 4 * H), dt)
-        scalars = (T, B, H, P, T, lens.shape[0], bool(reverse), True, has_proj, Wbp.shape[0], Wrbp.shape[0],
-                   dh_out_all.shape[0], I, with_x, Wip.shape[0])
-        arrays = (d_out, dh, dc, Wbp, Wrbp, c_prev_all, g4_all, tanh_c_all, lens, d4, dh_out_all, gh, dm, dct,
-                  dh_new, Wip, dx, db_rows)
-        run_rows(backward_worker.address, context(scalars, arrays), B, nth)
+        ctx = BACKWARD.build(shift(), reverse=bool(cache.reverse), has_proj=has_proj, d_out=d_out, dh=dh, dc=dc,
+                             Wbp=pack(W_hh), Wrbp=pack(W_hr_a) if has_proj else np.zeros((1, P, PANEL), dt),
+                             c_prev_all=c_prev_all, g4_all=g4_all, tanh_c_all=tanh_c_all, lens=lens, d4=d4,
+                             d_x_proj=d_x_proj, dh_out_all=dh_out_all, gh=gh, dm=dm, dct=dct, dh_new=dh_new,
+                             Wip=pack(W_ih), dx=dx, db_rows=db_rows)
+        run_rows(backward_worker.address, ctx, B, nth)
     else:
-        _backward_loop(d_out, dh, dc, W_hh, W_hr_a, has_proj, c_prev_all, g4_all, tanh_c_all, lens, bool(reverse),
-                       d_x_proj, d4, dh_out_all, gh, dm, dct, dh_new)
+        _backward_loop(d_out, dh, dc, W_hh, W_hr_a, has_proj, c_prev_all, g4_all, tanh_c_all, lens,
+                       bool(cache.reverse), d_x_proj, d4, dh_out_all, gh, dm, dct, dh_new)
     Ix = hx_all.shape[2] - P
     dW_cat = d_x_proj.reshape(-1, 4 * H).T @ hx_all.reshape(-1, Ix + P)    # (4H, Ix + P)
-    dW_hh, dW_ih = dW_cat[:, Ix:], (dW_cat[:, :Ix] if Ix else None)        # dW_ih: one GEMM with dW_hh
+    dW_hh = dW_cat[:, Ix:]
     dW_hr = None
     if has_proj:
         dW_hr = dh_out_all.reshape(-1, P).T @ m_all.reshape(-1, H)          # (P, H)
-    if W_ih is None:
-        return d_x_proj, dh, dc, dW_hh, dW_hr
+    dxp = d_x_proj.reshape(T * B, 4 * H)
     if nth > 1:
         db = db_rows.sum(axis=0)                                            # (4H,)
     else:
-        dxp = d_x_proj.reshape(T * B, 4 * H)
-        dx = workspace.empty((T, B, W_ih.shape[1]), dt)
-        np.matmul(dxp, np.asarray(W_ih, dtype=dt), out=dx.reshape(T * B, -1))    # (T, B, I)
+        dx = workspace.empty((T, B, I), dt)
+        np.matmul(dxp, W_ih, out=dx.reshape(T * B, -1))                     # (T, B, I)
         db = dxp.sum(axis=0)
-    return d_x_proj, dh, dc, dW_hh, dW_hr, dx, db, dW_ih
+    dW_ih = dW_cat[:, :Ix] if Ix else dxp.T @ cache.x.reshape(T * B, I)     # (4H, I)
+    db = db if w.b_ih is not None else None
+    return Grads(dx, (dh, dc), dW_ih, dW_hh, db, db, dW_hr)
+
+
+@kernel
+def _step(x, h, c, W_ih, W_hh, b_ih, b_hh, has_bias):
+    """x (B, I), h, c (B, H) -> m, c' (B, H): the two products, then ``lstm_rows.gate_rows``
+    (the biases are in the products, so the gate pass gets a zero bias)."""
+    B, H = h.shape
+    dt = x.dtype
+    g2 = np.empty((2, B, 4 * H), dt)                          # x @ W_ih.T + b_ih, h @ W_hh.T + b_hh
+    products(x, h, W_ih, W_hh, b_ih, b_hh, has_bias, 4 * H, g2[0], g2[1])
+    s = np.empty((5, B, H), dt)                               # c_t (in place), m_t, scratch: distinct arrays vectorise
+    s[0] = c
+    gate_rows(0, B, 0, g2[0].reshape((B, 4, H)), True, np.zeros((4, H), dt), g2[1].reshape((B, 4, H)), s[0],
+              s[2], s[3], s[1], NO_LENGTHS, True, s[4], s[1])
+    return s[1], s[0]
+
+
+def step(x, state, w, options):
+    """The contract's one step (no cache). x (B, I), state ``(h, c)``; arrays of one float dtype."""
+    W_ih, W_hh, b_ih, b_hh, W_hr, _ = w
+    has_bias = b_ih is not None
+    if not has_bias:
+        b_ih = b_hh = W_ih[0]                                 # (not read)
+    m, c = _step(x, state[0], state[1], W_ih, W_hh, b_ih, b_hh, has_bias)
+    return (m, c) if W_hr is None else (m @ W_hr.T, c)        # h_t (B, P)

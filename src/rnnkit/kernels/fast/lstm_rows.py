@@ -1,8 +1,10 @@
-"""The elementwise work of one LSTM step on a range of batch rows ``[r0, r1)``.
+"""The elementwise work of one LSTM step on a range of batch rows ``[r0, r1)``: the compiled
+form of the step of ``kernels/lstm_ref.py``.
 
 Rows of different sequences never interact inside a step, so a step's gate pass can be
-split by rows over threads (``lstm_workers``) or run whole (``r0, r1 = 0, B``) in the
-serial kernels of ``lstm.py``; both call these functions, so the arithmetic is the same.
+split by rows over threads (``lstm_seq``, ``lstm_workers``) or run whole (``r0, r1 = 0, B``)
+in the serial kernels and the one-step ``step`` of ``lstm.py``; all of them call these
+functions, so the arithmetic is one piece of code.
 
 Forward, row b (``a`` holds ``h_{t-1} @ W_hh.T`` on entry, the activated gates on exit)::
 

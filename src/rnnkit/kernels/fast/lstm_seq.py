@@ -1,4 +1,5 @@
-"""A whole LSTM sequence on a range of batch rows ``[r0, r1)``, for one worker of ``_pool``.
+"""A whole LSTM sequence on a range of batch rows ``[r0, r1)``, for one worker of ``_pool``
+(the row split of ``lstm.py``; the step's arithmetic is ``lstm_rows``).
 
 The rows of different sequences never interact, so each of the ``_pool`` threads runs the
 complete time loop on its own rows, with no synchronisation between threads until the end.
@@ -9,12 +10,13 @@ the products.
 
 Forward, per step (rows r0..r1 only)::
 
-    a = [x_t | h_{t-1}] @ [W_ih | W_hh].T  (or h_{t-1} @ W_hh.T + x_proj_t)
+    a = [x_t | h_{t-1}] @ [W_ih | W_hh].T       (the input projection inside the step product)
     gates, c_t, m_t (lstm_rows.gate_rows) ; h_t = m_t (@ W_hr.T)
 
 Backward, per step::
 
     g_h = d_out_t + dh (; dm = g_h @ W_hr) ; dc, da (lstm_rows.grad_rows) ; dh = da @ W_hh
+    dx_t = da @ W_ih ; db += da                  (while da is in cache)
 """
 
 from __future__ import annotations
@@ -27,13 +29,11 @@ from rnnkit.kernels.fast.lstm_rows import gate_rows, grad_rows
 
 
 @kernel
-def forward_rows(r0, r1, x4, x, fused, bias4, Wp, Wrp, has_proj, h, c, lens, reverse, keep, out, hx_all,
-                 c_prev_all, gates_all, g4_all, tanh_c_all, m_all, m, hp, c_new):
-    """Arrays as in ``lstm._forward_loop``; Wrp = pack(W_hr.T). With ``fused`` the input
-    projection is done here, per step: x (T, B, I), Wp = pack([W_ih | W_hh].T) and x4 is not
-    read; else x4 (T, B, 4, H) is x_proj, Wp = pack(W_hh.T) and x is (T, B, 0). With ``keep``
-    hx_all (T, B, I + P) stores [x_t | h_{t-1}] (I = 0 when not fused), for one weight-gradient
-    GEMM in backward."""
+def forward_rows(r0, r1, x, bias4, Wp, Wrp, has_proj, h, c, lens, reverse, keep, out, hx_all, c_prev_all,
+                 gates_all, g4_all, tanh_c_all, m_all, m, hp, c_new):
+    """Arrays as in ``lstm._forward_loop``; Wrp = pack(W_hr.T). The input projection is done
+    here, per step: x (T, B, I), Wp = pack([W_ih | W_hh].T). With ``keep`` hx_all (T, B, I + P)
+    stores [x_t | h_{t-1}], for one weight-gradient GEMM in backward."""
     T = out.shape[0]
     H = c.shape[1]
     P = h.shape[1]
@@ -48,8 +48,8 @@ def forward_rows(r0, r1, x4, x, fused, bias4, Wp, Wrp, has_proj, h, c, lens, rev
             hx_all[t, r0:r1, Ix:] = h[r0:r1]
             c_prev_all[t, r0:r1] = c[r0:r1]
         gemm_packed2(x[t, r0:r1], h[r0:r1], Wp, gates_all[tk, r0:r1], 4 * H, tmp)   # (rows, 4H)
-        gate_rows(r0, r1, t, x4[t] if not fused else g4_all[tk], not fused, bias4, g4_all[tk], c, c_new,
-                  tanh_c_all[tk], m, lens, not has_proj, out[t], h)
+        gate_rows(r0, r1, t, g4_all[tk], False, bias4, g4_all[tk], c, c_new, tanh_c_all[tk], m, lens, not has_proj,
+                  out[t], h)
         if has_proj:
             gemm_packed(m[r0:r1], Wrp, hp[r0:r1], P, tmp)                    # (rows, P)
             if keep:
@@ -66,10 +66,10 @@ def forward_rows(r0, r1, x4, x, fused, bias4, Wp, Wrp, has_proj, h, c, lens, rev
 
 @kernel
 def backward_rows(r0, r1, d_out, dh, dc, Wbp, Wrbp, has_proj, c_prev_all, g4_all, tanh_c_all, lens, reverse,
-                  d_x_proj, d4, dh_out_all, gh, dm, dct, dh_new, with_x, Wip, dx, db_rows):
-    """Arrays as in ``lstm._backward_loop``; Wbp = pack(W_hh), Wrbp = pack(W_hr). With
-    ``with_x`` also, per step, ``dx_t = da_t @ W_ih`` (Wip = pack(W_ih), dx (T, B, I)) and
-    ``db_rows[b] += da_t[b]`` (B, 4H), while da_t is in cache."""
+                  d_x_proj, d4, dh_out_all, gh, dm, dct, dh_new, Wip, dx, db_rows):
+    """Arrays as in ``lstm._backward_loop``; Wbp = pack(W_hh), Wrbp = pack(W_hr). Also, per
+    step, ``dx_t = da_t @ W_ih`` (Wip = pack(W_ih), dx (T, B, I)) and ``db_rows[b] += da_t[b]``
+    (B, 4H), while da_t is in cache."""
     T, B, _, H = d4.shape
     P = dh.shape[1]
     tmp = np.empty((6, 16), np.float32)
@@ -92,11 +92,10 @@ def backward_rows(r0, r1, d_out, dh, dc, Wbp, Wrbp, has_proj, c_prev_all, g4_all
         grad_rows(r0, r1, t, d_out[t], dh, not has_proj, gh, dmv, dc, dct, g4_all[t], c_prev_all[t],
                   tanh_c_all[t], d4[t], lens)
         gemm_packed(d_x_proj[t, r0:r1], Wbp, dh_new[r0:r1], P, tmp)          # (rows, P) = da @ W_hh
-        if with_x:
-            gemm_packed(d_x_proj[t, r0:r1], Wip, dx[t, r0:r1], dx.shape[2], tmp)  # (rows, I) = da @ W_ih
-            for b in range(r0, r1):
-                for q in range(4 * H):
-                    db_rows[b, q] += d_x_proj[t, b, q]
+        gemm_packed(d_x_proj[t, r0:r1], Wip, dx[t, r0:r1], dx.shape[2], tmp)  # (rows, I) = da @ W_ih
+        for b in range(r0, r1):
+            for q in range(4 * H):
+                db_rows[b, q] += d_x_proj[t, b, q]
         for b in range(r0, r1):
             if not (has_len and t >= lens[b]):
                 for p in range(P):

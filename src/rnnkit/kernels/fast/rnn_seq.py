@@ -1,16 +1,18 @@
 """The vanilla RNN's elementwise step on a range of batch rows ``[r0, r1)``, and a whole
-sequence on such a range for one worker of ``_pool``.
+sequence on such a range for one worker of ``_pool``: the compiled form of the step of
+``kernels/rnn_ref.py``.
 
 The row functions (``step_rows``, ``grad_rows``, ``carry_rows``) are called with
-``r0, r1 = 0, B`` by the serial kernels of ``rnn.py`` and with a worker's range by
-``forward_rows``/``backward_rows`` below, so the arithmetic is one piece of code. Row b::
+``r0, r1 = 0, B`` by the serial kernels of ``rnn.py``, with a worker's range by
+``forward_rows``/``backward_rows`` below, and by the one-step ``rnn.step``, so the
+arithmetic is one piece of code. Row b::
 
     forward   h_t = f(s + b (+ x_proj_t))   s in out_t on entry: [x_t | h_{t-1}] @ [W_ih | W_hh].T
                                            (row split, input projection inside the product) or
-                                           h_{t-1} @ W_hh.T (serial, and x_proj given)
+                                           h_{t-1} @ W_hh.T (serial: x_proj made first)
     backward  da_t = (d_out_t + dh) f'(a_t)  (f' from h_t: 1 - h^2, [h > 0], h (1 - h))
               dh <- da_t @ W_hh            (carry_rows, after the product)
-              dx_t = da_t @ W_ih ; db += da_t   (row split with W_ih, while da_t is in cache)
+              dx_t = da_t @ W_ih ; db += da_t   (row split, while da_t is in cache)
 
 A row past its length (``t >= lens[b]``) outputs zero, keeps its state, gets ``da = 0``
 and keeps ``dh``.
@@ -19,11 +21,9 @@ Each worker runs the complete time loop on its own rows, with no synchronisation
 threads until the end; its per-step products use ``_gemm.gemm_packed2``/``gemm_packed`` on
 weights packed once per call (a worker must not call BLAS), so each row's result is the
 serial kernel's up to the order of the sums inside the products. With ``keep`` the forward
-stores ``[x_t | h_{t-1}]`` in one array ``hx_all`` (T, B, I + H) (I = 0 without the input
-projection), so that ``[dW_ih | dW_hh] = sum_t da_t.T @ [x_t | h_{t-1}]`` is one GEMM after
-the backward; the backward reads ``h_t`` for f' from its last H columns. (These three
-changes, the LSTM's, took the XL training step from 96-99 to 89-90 ms on 2 cores: 88% of
-the float32 GEMM rate; numbers per row in ``rnn.py``.)
+stores ``[x_t | h_{t-1}]`` in one array ``hx_all`` (T, B, I + H), so that
+``[dW_ih | dW_hh] = sum_t da_t.T @ [x_t | h_{t-1}]`` is one GEMM after the backward; the
+backward reads ``h_t`` for f' from its last H columns.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def step_rows(r0, r1, t, x_t, add_x, bias, out_t, act, lens, h):
         elif act == 1:
             for j in range(H):
                 a = bias[j] + out_t[b, j]
-                out_t[b, j] = a if a > zero else zero
+                out_t[b, j] = zero if a < zero else a           # NaN stays NaN (a max would drop it)
         else:
             for j in range(H):
                 out_t[b, j] = sigmoid(bias[j] + out_t[b, j])
@@ -110,11 +110,10 @@ def carry_rows(r0, r1, t, g, dhz, dh, lens):
 
 
 @kernel
-def forward_rows(r0, r1, x_proj, x, fused, bias, Wp, h, lens, reverse, act, keep, out, hx_all):
-    """Arrays as in ``rnn._forward_loop``. With ``fused`` the input projection is done here,
-    per step: x (T, B, I), Wp = pack([W_ih | W_hh].T) and x_proj is not read; else x_proj
-    (T, B, H) is given, Wp = pack(W_hh.T) and x is (T, B, 0). With ``keep`` hx_all
-    (T, B, I + H) stores [x_t | h_{t-1}] (I = 0 when not fused)."""
+def forward_rows(r0, r1, x, bias, Wp, h, lens, reverse, act, keep, out, hx_all):
+    """Arrays as in ``rnn._forward_loop``; the input projection is done here, per step:
+    x (T, B, I), Wp = pack([W_ih | W_hh].T). With ``keep`` hx_all (T, B, I + H) stores
+    [x_t | h_{t-1}]."""
     T, B, H = out.shape
     Ix = x.shape[2]
     tmp = np.empty((6, 16), np.float32)
@@ -124,14 +123,13 @@ def forward_rows(r0, r1, x_proj, x, fused, bias, Wp, h, lens, reverse, act, keep
             hx_all[t, r0:r1, :Ix] = x[t, r0:r1]
             hx_all[t, r0:r1, Ix:] = h[r0:r1]
         gemm_packed2(x[t, r0:r1], h[r0:r1], Wp, out[t, r0:r1], H, tmp)     # (rows, H) = [x | h] @ [W_ih | W_hh].T
-        step_rows(r0, r1, t, x_proj[t], not fused, bias, out[t], act, lens, h)
+        step_rows(r0, r1, t, out[t], False, bias, out[t], act, lens, h)
 
 
 @kernel
-def backward_rows(r0, r1, d_out, dh, Wbp, hx_all, h_last, lens, reverse, act, d_x_proj, dh_new, with_x, Wip, dx,
-                  db_rows):
-    """Arrays as in ``rnn._backward_loop``; Wbp = pack(W_hh). With ``with_x`` also, per
-    step, ``dx_t = da_t @ W_ih`` (Wip = pack(W_ih), dx (T, B, I)) and ``db_rows[b] += da_t[b]``
+def backward_rows(r0, r1, d_out, dh, Wbp, hx_all, h_last, lens, reverse, act, d_x_proj, dh_new, Wip, dx, db_rows):
+    """Arrays as in ``rnn._backward_loop``; Wbp = pack(W_hh). Also, per step,
+    ``dx_t = da_t @ W_ih`` (Wip = pack(W_ih), dx (T, B, I)) and ``db_rows[b] += da_t[b]``
     (B, H), while da_t is in cache."""
     T, B, H = d_x_proj.shape
     Ix = hx_all.shape[2] - H
@@ -143,9 +141,8 @@ def backward_rows(r0, r1, d_out, dh, Wbp, hx_all, h_last, lens, reverse, act, d_
         h_t = h_last if last else hx_all[nxt]
         grad_rows(r0, r1, t, d_out[t], dh, h_t, 0 if last else Ix, act, d_x_proj[t], lens)
         gemm_packed(d_x_proj[t, r0:r1], Wbp, dh_new[r0:r1], H, tmp)         # (rows, H) = da @ W_hh
-        if with_x:
-            gemm_packed(d_x_proj[t, r0:r1], Wip, dx[t, r0:r1], dx.shape[2], tmp)  # (rows, I) = da @ W_ih
-            for b in range(r0, r1):
-                for j in range(H):
-                    db_rows[b, j] += d_x_proj[t, b, j]
+        gemm_packed(d_x_proj[t, r0:r1], Wip, dx[t, r0:r1], dx.shape[2], tmp)  # (rows, I) = da @ W_ih
+        for b in range(r0, r1):
+            for j in range(H):
+                db_rows[b, j] += d_x_proj[t, b, j]
         carry_rows(r0, r1, t, dh_new, None, dh, lens)
