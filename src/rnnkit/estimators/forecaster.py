@@ -65,6 +65,10 @@ class RNNForecaster(BaseEstimator):
             ``'seasonal'``, ``'both'``.
         scale: standardize the differenced series (True).
         center: take each window's targets relative to the window's mean (False).
+        fallback: start the output layer at zero, i.e. ``w_hat = 0``: the forecast of the
+            transforms alone (with a seasonal difference the seasonal naive forecast plus the
+            mean seasonal change, with a first difference the drift forecast), and keep it
+            there when no epoch beats it on the validation windows (True; ``fallbacks_`` tells).
         ensemble_size: average this many networks trained from different initialisations (1).
         impute: None (a NaN is an error naming its positions), ``'linear'`` or ``'ffill'``.
         max_epochs (300), batch_size (16), lr (3e-3), weight_decay (0.0), clip_grad_norm (1.0),
@@ -95,9 +99,9 @@ class RNNForecaster(BaseEstimator):
 
     def __init__(self, cell="lstm", hidden_size=32, num_layers=1, dropout=0.0, lags=None, horizon=1,
                  strategy="direct", season_length=None, log="auto", differencing="auto", scale=True,
-                 center=False, fallback=True, ensemble_size=1, impute=None, max_epochs=300, batch_size=16, lr=3e-3, weight_decay=0.0,
-                 clip_grad_norm=1.0, patience=30, validation_fraction=0.15, max_time=None, random_state=None,
-                 verbose=0):
+                 center=False, fallback=True, ensemble_size=1, impute=None, max_epochs=300, batch_size=16, lr=3e-3,
+                 weight_decay=0.0, clip_grad_norm=1.0, patience=30, validation_fraction=0.15, max_time=None,
+                 random_state=None, verbose=0):
         self.cell = cell
         self.hidden_size = hidden_size
         self.num_layers = num_layers
