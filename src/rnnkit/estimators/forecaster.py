@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from rnnkit._checks import as_rng, check_bool, check_choice, check_float_range, check_int
@@ -14,7 +16,7 @@ from rnnkit.estimators._seasonality import detect_season_length
 from rnnkit.estimators._training import FitSettings, train_network
 from rnnkit.estimators._transforms import DIFFERENCING, SeriesTransform, plan_transform
 
-__all__ = ["RNNForecaster"]
+__all__ = ["RNNForecaster", "member_checkpoint"]
 
 STRATEGIES = ("recursive", "direct")
 
@@ -82,7 +84,9 @@ class RNNForecaster(BaseEstimator):
     ``n_features_in_`` (C), ``season_length_``, ``lags_``, ``log_``, ``difference_lags_``,
     ``transforms_`` (one per training series), ``residuals_`` ``(N, K, C)``,
     ``validation_forecasts_`` (the K-step forecasts at the validation origins, in the series'
-    units, beside the truth), ``n_past_covariates_``, ``n_future_covariates_``.
+    units, beside the truth), ``validation_indices_`` ``(n_val, 2)``: the series index and
+    origin of each validation window (None when ``validation_fraction=0``),
+    ``n_past_covariates_``, ``n_future_covariates_``, ``fallbacks_``.
 
     Example:
 
@@ -161,14 +165,25 @@ class RNNForecaster(BaseEstimator):
         return self.horizon if self.strategy == "direct" else 1
 
     # -- fit --------------------------------------------------------------------------------
-    def fit(self, y, past_covariates=None, future_covariates=None) -> RNNForecaster:
+    def fit(self, y, past_covariates=None, future_covariates=None, checkpoint=None, resume=False) -> RNNForecaster:
         """Learn to forecast ``y``: ``(T,)``, ``(T, C)`` or a list of such series (one model for all).
 
         ``past_covariates``: ``(T, Cp)`` (a list with a list ``y``) known up to each forecast
         origin only; ``future_covariates``: ``(T, Cf)`` known over the horizon too (calendar
         features, planned prices). Returns ``self``.
+
+        ``checkpoint``: a path written after every epoch (:func:`train_network`); ``resume=True``
+        continues the run saved there exactly (give the same data and parameters: the
+        transforms, windows, split and initial weights are rebuilt from ``random_state``). With
+        ``ensemble_size > 1`` the networks train one after the other, member ``k`` checkpointed
+        at :func:`member_checkpoint` ``(checkpoint, k)`` (member 0 at ``checkpoint`` itself): a
+        resumed fit takes every finished member from its file, continues the member in progress
+        and trains the ones not begun, so it equals the uninterrupted fit.
         """
         self._check_params()
+        check_bool("resume", resume)
+        if resume and checkpoint is None:
+            raise ValueError("resume=True needs checkpoint=<path of the run's checkpoint>")
         series, is_list, is_1d = as_series_list(y, "y", self.impute)
         past = as_covariate_list(past_covariates, series, is_list, "past_covariates", 0, self.impute)
         fut = as_covariate_list(future_covariates, series, is_list, "future_covariates", 0, self.impute)
@@ -211,12 +226,15 @@ class RNNForecaster(BaseEstimator):
         settings = FitSettings.from_estimator(self)
         self.histories_, self.best_epochs_ = [], []
         self.fallbacks_ = []
-        for member in getattr(net, "members", [net]):
+        for k, member in enumerate(getattr(net, "members", [net])):
             out_layer = _output_layer(member) if self.fallback else None
             if out_layer is not None:                   # start from the baseline: w_hat = 0
                 out_layer.weight.data[...] = 0.0
                 out_layer.bias.data[...] = 0.0
-            hist, keep = train_network(member, (X_tr, Y_tr), val_data=val, settings=settings, loss="mse", rng=rng)
+            ckpt = None if checkpoint is None else member_checkpoint(checkpoint, k)
+            again = bool(resume) and os.path.exists(ckpt)     # a member not begun yet trains afresh
+            hist, keep = train_network(member, (X_tr, Y_tr), val_data=val, settings=settings, loss="mse", rng=rng,
+                                       checkpoint=ckpt, resume=again)
             fell_back = out_layer is not None and val is not None and not keep.best < float(np.mean(Y_va ** 2))
             if fell_back:                               # no epoch beat the baseline on the validation windows
                 out_layer.weight.data[...] = 0.0
@@ -240,6 +258,7 @@ class RNNForecaster(BaseEstimator):
         self.past_tails_ = None if past is None else [p[-keep_rows:].copy() for p in past]
         self.future_tails_ = None if fut is None else [f[-keep_rows:].copy() for f in fut]
         self.validation_forecasts_ = self._validation_forecasts(series, past, fut, val_where)
+        self.validation_indices_ = val_where.astype(np.int64) if val is not None else None
         return self
 
     def _validation_forecasts(self, series, past, fut, where) -> dict:
@@ -351,6 +370,7 @@ class RNNForecaster(BaseEstimator):
             "residuals": self.residuals_, "n_past": self.n_past_covariates_, "n_future": self.n_future_covariates_,
             "is_list": self.is_list_, "is_1d": self.is_1d_, "tails": self.tails_, "past_tails": self.past_tails_,
             "future_tails": self.future_tails_, "validation_forecasts": self.validation_forecasts_,
+            "validation_indices": self.validation_indices_,
             "cov_scalers": {k: list(v) for k, v in self.cov_scalers_.items()},
         }
 
@@ -373,6 +393,15 @@ class RNNForecaster(BaseEstimator):
         self.future_tails_ = None if s["future_tails"] is None else [np.asarray(t) for t in s["future_tails"]]
         self.cov_scalers_ = {k: (np.asarray(v[0]), np.asarray(v[1])) for k, v in s["cov_scalers"].items()}
         self.validation_forecasts_ = dict(s["validation_forecasts"])
+        vi = s.get("validation_indices")
+        self.validation_indices_ = None if vi is None else np.asarray(vi, np.int64)
+
+
+def member_checkpoint(checkpoint, k: int) -> str:
+    """The checkpoint path of ensemble member ``k``: ``checkpoint`` itself for member 0, else
+    ``checkpoint`` with ``.member<k>`` before its suffix (``run/checkpoint.member1.npz``)."""
+    root, ext = os.path.splitext(os.fspath(checkpoint))
+    return os.fspath(checkpoint) if k == 0 else f"{root}.member{k}{ext}"
 
 
 def _output_layer(net):
