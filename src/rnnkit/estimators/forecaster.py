@@ -359,6 +359,12 @@ class RNNForecaster(BaseEstimator):
         return backtest(self, y, start, horizon=horizon, stride=stride, refit=refit, use_fitted=use_fitted,
                         past_covariates=past_covariates, future_covariates=future_covariates, coverage=coverage)
 
+    def _export_spec(self):
+        """What :func:`rnnkit.export.to_onnx` writes: the whole forecast (see :mod:`rnnkit.export._forecaster`)."""
+        from rnnkit.export._forecaster import forecaster_export_spec
+
+        return forecaster_export_spec(self)
+
     # -- saving -----------------------------------------------------------------------------
     def _fitted_state(self) -> dict:
         return {
