@@ -21,28 +21,17 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import csv
-import importlib.util
-import os
 import time
 
 import numpy as np
 
+from rnnkit.datasets import load_series
 from rnnkit.estimators import RNNForecaster
 
 
-def _packaged(folder: str, column: str) -> np.ndarray:
-    """A column of a CSV file that the sktime / aeon wheel ships (``rnnkit.datasets`` reads the same)."""
-    for pkg in ("sktime", "aeon"):
-        spec = importlib.util.find_spec(pkg)
-        if spec is None:
-            continue
-        base = os.path.join(spec.submodule_search_locations[0], "datasets", "data", folder)
-        if os.path.isdir(base):
-            name = next(f for f in os.listdir(base) if f.endswith(".csv"))
-            with open(os.path.join(base, name), newline="") as f:
-                return np.array([float(row[column]) for row in csv.DictReader(f)])
-    raise FileNotFoundError(f"{folder}: install sktime or aeon (pip install --no-deps sktime)")
+def _packaged(name: str, column: str) -> np.ndarray:
+    """A series that the sktime / aeon wheel ships, through :func:`rnnkit.datasets.load_series`."""
+    return np.asarray(load_series(name, column=column).values, np.float64)
 
 
 def _statsmodels(name: str, column: str) -> np.ndarray:
@@ -65,8 +54,8 @@ def _generated(n: int = 360, seed: int = 11) -> np.ndarray:
 
 # name: (loader, season_length or None, start, horizon, stride)
 SERIES = {
-    "lynx": (lambda: _packaged("Lynx", "0"), None, 84, 10, 5),
-    "shampoo": (lambda: _packaged("ShampooSales", "Sales"), 12, 24, 3, 3),
+    "lynx": (lambda: _packaged("lynx", "0"), None, 84, 10, 5),
+    "shampoo": (lambda: _packaged("shampoo_sales", "Sales"), 12, 24, 3, 3),
     "seatbelts": (lambda: _packaged("seatbelts", "KSI"), 12, 144, 12, 6),
     "solar": (lambda: _packaged("solar", "solar_gen"), 48, 192, 48, 12),
     "nile": (lambda: _statsmodels("nile", "volume"), None, 70, 10, 5),
@@ -87,7 +76,7 @@ def main(argv=None) -> None:
         load, m, start, h, stride = SERIES[name]
         try:
             y = load()
-        except (ImportError, FileNotFoundError) as err:
+        except (ImportError, OSError, ValueError) as err:
             print(f"{name:10s} skipped: {err}")
             continue
         mase, seasons = [], []

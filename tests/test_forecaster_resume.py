@@ -60,6 +60,20 @@ def test_a_resumed_fit_equals_the_uninterrupted_one(tmp_path, monkeypatch, ensem
     assert len(back.histories_[member].epochs) == SMALL["max_epochs"]
 
 
+def test_a_new_run_does_not_resume_from_an_earlier_runs_member_files(tmp_path, monkeypatch):
+    y = _series()
+    ckpt = tmp_path / "checkpoint.npz"
+    RNNForecaster(ensemble_size=3, **SMALL).fit(y, checkpoint=ckpt)           # an earlier run, finished
+    other = {**SMALL, "random_state": 4}
+    _interrupted(monkeypatch, 0, after=2)                                     # a new run, killed in member 0
+    with pytest.raises(_Killed):
+        RNNForecaster(ensemble_size=3, **other).fit(y, checkpoint=ckpt)
+    monkeypatch.undo()
+    assert not any(os.path.exists(member_checkpoint(ckpt, k)) for k in (1, 2))
+    back = RNNForecaster(ensemble_size=3, **other).fit(y, checkpoint=ckpt, resume=True)
+    _same(back, RNNForecaster(ensemble_size=3, **other).fit(y))
+
+
 def test_checkpointing_changes_nothing_and_resume_needs_a_path(tmp_path):
     y = _series()
     _same(RNNForecaster(**SMALL).fit(y, checkpoint=tmp_path / "c.npz"), RNNForecaster(**SMALL).fit(y))

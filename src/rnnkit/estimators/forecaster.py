@@ -178,7 +178,8 @@ class RNNForecaster(BaseEstimator):
         ``ensemble_size > 1`` the networks train one after the other, member ``k`` checkpointed
         at :func:`member_checkpoint` ``(checkpoint, k)`` (member 0 at ``checkpoint`` itself): a
         resumed fit takes every finished member from its file, continues the member in progress
-        and trains the ones not begun, so it equals the uninterrupted fit.
+        and trains the ones not begun, so it equals the uninterrupted fit (a fit that does not
+        resume deletes the member files of an earlier run at the same path first).
         """
         self._check_params()
         check_bool("resume", resume)
@@ -224,6 +225,10 @@ class RNNForecaster(BaseEstimator):
         net = self._build_network(C + n_past + n_fut, L, K, C, n_fut, rng)
         val = (X_va, Y_va) if X_va.shape[0] else None
         settings = FitSettings.from_estimator(self)
+        if checkpoint is not None and not resume:       # a new run: no member may resume another run's file
+            for k in range(1, self.ensemble_size):
+                if os.path.exists(member_checkpoint(checkpoint, k)):
+                    os.remove(member_checkpoint(checkpoint, k))
         self.histories_, self.best_epochs_ = [], []
         self.fallbacks_ = []
         for k, member in enumerate(getattr(net, "members", [net])):
