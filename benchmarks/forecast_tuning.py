@@ -27,27 +27,20 @@ Figures measured while choosing the defaults are in ``benchmarks/results/forecas
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib
-import importlib.util
 import json
-import os
 import time
 
 import numpy as np
 
+from rnnkit.datasets import load_series
 from rnnkit.estimators import RNNForecaster
 from rnnkit.estimators.baselines import seasonal_naive_forecast
 from rnnkit.estimators.forecast_metrics import rmse
 
 
 def _airline() -> np.ndarray:
-    spec = importlib.util.find_spec("sktime") or importlib.util.find_spec("aeon")
-    if spec is None:
-        raise SystemExit("needs the sktime or aeon wheel for the Airline data (pip install --no-deps sktime)")
-    path = os.path.join(spec.submodule_search_locations[0], "datasets", "data", "Airline", "Airline.csv")
-    with open(path, newline="") as f:
-        return np.array([float(r["Passengers"]) for r in csv.DictReader(f)])
+    return np.asarray(load_series("airline").values, np.float64)
 
 
 def _statsmodels(name: str) -> np.ndarray:
