@@ -83,10 +83,15 @@ def test_what_cannot_be_a_fixed_graph_is_refused(tmp_path):
 
 
 def test_too_short_histories_are_refused_with_what_is_needed():
-    # check(path, est) without inputs feeds 5..7 steps: onnxruntime fails on them before the
-    # reference is asked; the reference itself names what the graph reads
     from rnnkit.export._forecaster import forecaster_export_spec
 
     est = RNNForecaster(**SMALL, horizon=2, log=False).fit(_series())
     with pytest.raises(ValueError, match=r"T >= lags \+ d = 24 steps"):
         forecaster_export_spec(est).reference(np.zeros((1, 5, 1)), None)
+
+
+@pytest.mark.parametrize("log", [True, False])
+def test_check_with_its_default_inputs(tmp_path, log):
+    est = RNNForecaster(**SMALL, horizon=3, log=log, differencing="both").fit(_series())
+    to_onnx(est, tmp_path / "f.onnx")
+    assert check(tmp_path / "f.onnx", est) < 1e-2                   # histories near the training tail

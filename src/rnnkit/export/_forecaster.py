@@ -18,15 +18,15 @@ models fitted with covariates, and models fitted on a list of series (their ``pr
 new scaler to every given history: not a fixed graph). Computed in float32 (rnnkit computes the
 transforms in float64): differences are ~1e-6 relative.
 
-``rnnkit.export.check(path, est, inputs={"X": histories})`` compares it with ``est.predict``;
-it needs histories (positive ones for a log model) of at least ``lags + d`` steps: the
-default random inputs of ``check`` (5 to 7 steps, any sign) do not fit a forecaster's graph
-(onnxruntime fails on them before the reference, which names what it needs, is asked).
+``rnnkit.export.check(path, est)`` compares it with ``est.predict`` on histories made from the
+training series' last values (randomly perturbed by up to 5%); ``inputs={"X": histories}``
+(positive ones for a log model, at least ``lags + d`` steps) checks your own.
 
 Example::
 
     est = RNNForecaster(horizon=12).fit(y)
     to_onnx(est, "forecaster.onnx")                       # input X (B, T, C), output prediction
+    check("forecaster.onnx", est)                         # largest difference, e.g. 1e-5
     check("forecaster.onnx", est, inputs={"X": y[None, -48:, None].astype("float32")})
 """
 
@@ -76,7 +76,14 @@ def forecaster_export_spec(est) -> ExportSpec:
         return {"prediction": np.stack([np.reshape(est.predict(graph.horizon, y=one(x)), (graph.horizon, graph.C))
                                         for x in X])}
 
-    return ExportSpec(graph, input_kind="numeric", n_features=graph.C, reference=reference)
+    def feeds(rng, B, T, full):
+        """Histories of ``lags + d + T`` steps: the training series' last values, each step
+        multiplied by a random factor in [0.95, 1.05] (positive stays positive, for log models)."""
+        tail = np.asarray(est.tails_[0], np.float64)[-need:]                       # (lags + d, C)
+        base = np.concatenate([np.repeat(tail[:1], T, axis=0), tail])               # (lags + d + T, C)
+        return {"X": (base * rng.uniform(0.95, 1.05, size=(B, *base.shape))).astype(F32)}
+
+    return ExportSpec(graph, input_kind="numeric", n_features=graph.C, reference=reference, feeds=feeds)
 
 
 def _forecast_net(g, net: ForecastNet, x: str) -> str:
