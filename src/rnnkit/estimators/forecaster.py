@@ -73,7 +73,9 @@ class RNNForecaster(BaseEstimator):
             there when no epoch beats it on the validation windows (True; ``fallbacks_`` tells).
         ensemble_size: average this many networks trained from different initialisations (1).
         impute: None (a NaN is an error naming its positions), ``'linear'`` or ``'ffill'``.
-        max_epochs (300), batch_size (16), lr (3e-3), weight_decay (0.0), clip_grad_norm (1.0),
+        max_epochs (300), batch_size (16), lr (3e-3), clip_grad_norm (1.0),
+        weight_decay (0.01, Adam's L2 term: it lowered both tuning scores against 0.0,
+            ``benchmarks/results/forecast_tuning.md``),
         patience (30), validation_fraction (0.15: the last windows of each series in time;
             with ``K > 1`` their targets overlap the last training windows'),
         max_time (None: seconds per network), random_state (None), verbose (0): as every rnnkit
@@ -104,7 +106,7 @@ class RNNForecaster(BaseEstimator):
     def __init__(self, cell="lstm", hidden_size=32, num_layers=1, dropout=0.0, lags=None, horizon=1,
                  strategy="direct", season_length=None, log="auto", differencing="auto", scale=True,
                  center=False, fallback=True, ensemble_size=1, impute=None, max_epochs=300, batch_size=16, lr=3e-3,
-                 weight_decay=0.0, clip_grad_norm=1.0, patience=30, validation_fraction=0.15, max_time=None,
+                 weight_decay=0.01, clip_grad_norm=1.0, patience=30, validation_fraction=0.15, max_time=None,
                  random_state=None, verbose=0):
         self.cell = cell
         self.hidden_size = hidden_size
