@@ -8,8 +8,10 @@ run repeatable; ``save(path)`` / :func:`rnnkit.load` keep everything fitted in o
 from rnnkit.estimators._base import BaseEstimator, check_is_fitted
 from rnnkit.estimators._persist import load, register_estimator
 from rnnkit.estimators._training import FitSettings, KeepBest, MaxTime, train_network
+from rnnkit.estimators.backtest import BacktestResult, backtest
 from rnnkit.estimators.charlm import CharLM
 from rnnkit.estimators.classifier import RNNClassifier
+from rnnkit.estimators.forecaster import RNNForecaster
 from rnnkit.estimators.regressor import RNNRegressor
 from rnnkit.estimators.seq2seq_estimator import RNNSeq2Seq
 from rnnkit.estimators.tagger import RNNTagger
@@ -19,4 +21,5 @@ __all__ = [
     "FitSettings", "KeepBest", "MaxTime", "train_network",
     "RNNClassifier", "RNNRegressor", "RNNTagger",
     "CharLM", "RNNSeq2Seq",
+    "RNNForecaster", "backtest", "BacktestResult",
 ]

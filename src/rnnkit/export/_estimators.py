@@ -48,6 +48,8 @@ class ExportSpec:
         classes: the labels of the output columns: the graph gives ``proba`` (softmax) and ``label``.
         reference: ``reference(X, lengths) -> {output name: array}``, what the estimator predicts
             on the same raw inputs (for :func:`rnnkit.export.check`).
+        feeds: ``feeds(rng, B, T, full) -> {input name: array}``, the default inputs of
+            :func:`rnnkit.export.check` (None: random values of ``T`` steps, as below).
     """
 
     network: Module
@@ -61,6 +63,7 @@ class ExportSpec:
     squeeze: bool = False
     classes: np.ndarray | None = None
     reference: Callable | None = field(default=None, repr=False)
+    feeds: Callable | None = field(default=None, repr=False)
 
 
 # -- adapters for the sequence estimators (RNNClassifier, RNNRegressor, RNNTagger) -------------
@@ -209,6 +212,8 @@ class EstimatorSignature:
 
     def feeds(self, rng, B, T, full):
         s = self.spec
+        if s.feeds is not None:
+            return s.feeds(rng, B, T, full)
         if s.input_kind == "numeric":
             mean = np.zeros(s.n_features) if s.input_mean is None else np.asarray(s.input_mean)
             scale = np.ones(s.n_features) if s.input_scale is None else np.asarray(s.input_scale)
