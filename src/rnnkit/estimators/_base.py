@@ -52,6 +52,11 @@ class BaseEstimator:
             names.append(name)
         return sorted(names)
 
+    def _store(self, args: dict) -> None:
+        """``__init__``'s job: keep every argument unchanged under its own name (``self._store(locals())``)."""
+        for name in self._param_names():
+            setattr(self, name, args[name])
+
     def get_params(self, deep: bool = True) -> dict:
         """The constructor arguments ``{name: value}`` (``deep`` is accepted for scikit-learn)."""
         return {name: getattr(self, name) for name in self._param_names()}

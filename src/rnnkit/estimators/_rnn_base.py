@@ -51,11 +51,6 @@ class RNNSequenceEstimator(BaseEstimator):
     _estimator_type = None       # 'classifier' / 'regressor' (scikit-learn's tag)
     _metrics: tuple = ()
 
-    def _store(self, args: dict) -> None:
-        """``__init__``'s job: keep every argument unchanged under its own name."""
-        for name in self._param_names():
-            setattr(self, name, args[name])
-
     # -- scikit-learn tags ------------------------------------------------------------------
     def __sklearn_tags__(self):
         """scikit-learn >= 1.6 reads the estimator type from here (imported only when it asks)."""

@@ -132,26 +132,7 @@ class CharLM(BaseEstimator):
                  lr_schedule: str = "auto", reduce_lr_patience: int | None = 1, validation_fraction: float = 0.1,
                  max_time: float | None = None, min_count: int = 1, random_state: int | None = None,
                  verbose: int = 0):
-        self.cell = cell
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.embedding_dim = embedding_dim
-        self.dropout = dropout
-        self.bptt = bptt
-        self.batch_size = batch_size
-        self.steps_per_epoch = steps_per_epoch
-        self.max_epochs = max_epochs
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.clip_grad_norm = clip_grad_norm
-        self.patience = patience
-        self.lr_schedule = lr_schedule
-        self.reduce_lr_patience = reduce_lr_patience
-        self.validation_fraction = validation_fraction
-        self.max_time = max_time
-        self.min_count = min_count
-        self.random_state = random_state
-        self.verbose = verbose
+        self._store(locals())
 
     # -- fit ------------------------------------------------------------------------------
     def _check_params(self) -> None:

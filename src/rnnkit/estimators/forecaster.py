@@ -108,31 +108,7 @@ class RNNForecaster(BaseEstimator):
                  center=False, fallback=True, ensemble_size=1, impute=None, max_epochs=300, batch_size=16, lr=3e-3,
                  weight_decay=0.01, clip_grad_norm=1.0, patience=30, validation_fraction=0.15, max_time=None,
                  random_state=None, verbose=0):
-        self.cell = cell
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.dropout = dropout
-        self.lags = lags
-        self.horizon = horizon
-        self.strategy = strategy
-        self.season_length = season_length
-        self.log = log
-        self.differencing = differencing
-        self.scale = scale
-        self.center = center
-        self.fallback = fallback
-        self.ensemble_size = ensemble_size
-        self.impute = impute
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.clip_grad_norm = clip_grad_norm
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.max_time = max_time
-        self.random_state = random_state
-        self.verbose = verbose
+        self._store(locals())
 
     # -- checks -----------------------------------------------------------------------------
     def _check_params(self) -> None:

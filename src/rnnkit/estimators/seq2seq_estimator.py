@@ -94,27 +94,7 @@ class RNNSeq2Seq(BaseEstimator):
                  max_time: float | None = None, beam_size: int = 1, length_penalty: float = 1.0,
                  max_len: int | None = None, handle_unknown: str = "error", random_state: int | None = None,
                  verbose: int = 0):
-        self.cell = cell
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.embedding_dim = embedding_dim
-        self.bidirectional = bidirectional
-        self.dropout = dropout
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.clip_grad_norm = clip_grad_norm
-        self.patience = patience
-        self.reduce_lr_patience = reduce_lr_patience
-        self.validation_fraction = validation_fraction
-        self.max_time = max_time
-        self.beam_size = beam_size
-        self.length_penalty = length_penalty
-        self.max_len = max_len
-        self.handle_unknown = handle_unknown
-        self.random_state = random_state
-        self.verbose = verbose
+        self._store(locals())
 
     # -- fit ------------------------------------------------------------------------------
     def _check_params(self) -> None:

@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit._checks import as_float_array, as_lengths, check_bool, check_shape
-from rnnkit.nn.activation import float_input
 from rnnkit.nn.module import Module
+from rnnkit.nn.sequence import time_major_input
 
 __all__ = ["TemporalPooling", "POOLING_MODES"]
 
@@ -58,19 +58,8 @@ class TemporalPooling(Module):
         self.batch_first = check_bool("batch_first", batch_first)
 
     def forward(self, input, lengths=None):
-        x = float_input("input", input)
-        if x.ndim == 2:
-            if lengths is not None:
-                raise ValueError("lengths requires batched 3-D input, got an unbatched 2-D input")
-            xt = x[:, None, :]                                         # (T, 1, F)
-        elif x.ndim == 3:
-            xt = x.transpose(1, 0, 2) if self.batch_first else x       # (T, B, F), a view
-        else:
-            layout = "(B, T, F)" if self.batch_first else "(T, B, F)"
-            raise ValueError(f"input must be 3-D {layout} or 2-D (T, F), got shape {x.shape}")
+        x, xt = time_major_input(input, self.batch_first, lengths)       # xt (T, B, F)
         T, B, F = xt.shape
-        if T == 0:
-            raise ValueError(f"input must hold at least one time step, got shape {x.shape}")
         lens = as_lengths(lengths, B, T)
         real = None if lens is None else np.arange(T)[:, None] < lens[None, :]     # (T, B)
         n = np.full(B, T, x.dtype) if lens is None else lens.astype(x.dtype)     # (B,)

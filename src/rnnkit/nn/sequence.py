@@ -58,19 +58,8 @@ class LastStep(Module):
         self.bidirectional_split = check_bool("bidirectional_split", bidirectional_split)
 
     def forward(self, input, lengths=None):
-        x = float_input("input", input)
-        if x.ndim == 2:
-            if lengths is not None:
-                raise ValueError("lengths requires batched 3-D input, got an unbatched 2-D input")
-            xt = x[:, None, :]                                 # (T, 1, F)
-        elif x.ndim == 3:
-            xt = x.transpose(1, 0, 2) if self.batch_first else x   # (T, B, F), a view
-        else:
-            layout = "(B, T, F)" if self.batch_first else "(T, B, F)"
-            raise ValueError(f"input must be 3-D {layout} or 2-D (T, F), got shape {x.shape}")
+        x, xt = time_major_input(input, self.batch_first, lengths)       # xt (T, B, F)
         T, B, F = xt.shape
-        if T == 0:
-            raise ValueError(f"input must hold at least one time step, got shape {x.shape}")
         if self.bidirectional_split and F % 2:
             raise ValueError(f"bidirectional_split needs an even feature size (two directions), got F={F}")
         lens = as_lengths(lengths, B, T)
@@ -271,3 +260,24 @@ class WindowMLP(Sequential):
     def extra_repr(self) -> str:
         return (f"window={self.window}, n_features={self.n_features}, hidden_sizes={self.hidden_sizes}, "
                 f"n_outputs={self.n_outputs}, activation={self.activation!r}")
+
+
+def time_major_input(input, batch_first: bool, lengths=None):
+    """``(x, xt)``: the float input as given and its time-major view ``(T, B, F)``.
+
+    ``input`` is ``(T, B, F)``, ``(B, T, F)`` with ``batch_first``, or unbatched ``(T, F)``
+    (then ``B = 1`` and ``lengths`` must be None); at least one time step.
+    """
+    x = float_input("input", input)
+    if x.ndim == 2:
+        if lengths is not None:
+            raise ValueError("lengths requires batched 3-D input, got an unbatched 2-D input")
+        xt = x[:, None, :]                                     # (T, 1, F)
+    elif x.ndim == 3:
+        xt = x.transpose(1, 0, 2) if batch_first else x        # (T, B, F), a view
+    else:
+        layout = "(B, T, F)" if batch_first else "(T, B, F)"
+        raise ValueError(f"input must be 3-D {layout} or 2-D (T, F), got shape {x.shape}")
+    if xt.shape[0] == 0:
+        raise ValueError(f"input must hold at least one time step, got shape {x.shape}")
+    return x, xt
