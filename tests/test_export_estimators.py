@@ -117,3 +117,23 @@ def test_estimator_errors(tmp_path):
 
     with pytest.raises(TypeError, match="_export_spec"):
         to_onnx(NoSpec(), tmp_path / "m.onnx")
+
+
+def test_text_estimators_say_what_to_export_and_their_networks_export(tmp_path):
+    """CharLM and RNNSeq2Seq keep vocabularies, sampling and beam search in Python: exporting
+    the estimator is refused with the way out, and the way out (its network) runs in onnxruntime."""
+    from rnnkit.datasets import date_pairs
+    from rnnkit.estimators import CharLM, RNNSeq2Seq
+    from rnnkit.export import UnsupportedModuleError, check, to_onnx
+
+    lm = CharLM(hidden_size=8, max_epochs=1, bptt=10, batch_size=4, validation_fraction=0, random_state=0)
+    lm.fit("abcabc abc " * 40)
+    pairs = date_pairs(60, seed=0)
+    s2s = RNNSeq2Seq(hidden_size=8, embedding_dim=8, max_epochs=1, validation_fraction=0, random_state=0)
+    s2s.fit(pairs.sources, pairs.targets)
+    for est in (lm, s2s):
+        with pytest.raises(UnsupportedModuleError, match=r"export its network instead: rnnkit.export.to_onnx\(est.model_"):
+            to_onnx(est, tmp_path / "whole.onnx")
+        path = tmp_path / f"{type(est).__name__}.onnx"
+        to_onnx(est.model_, path)
+        assert check(path, est.model_) < 1e-5

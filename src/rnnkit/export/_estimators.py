@@ -73,6 +73,11 @@ def _softmax(z):
     return p / p.sum(axis=-1, keepdims=True)
 
 
+# estimators whose string handling (vocabularies, sampling, beam search) has no ONNX form here
+_NETWORK_ONLY = {"CharLM": "its character vocabulary and sampling loop",
+                 "RNNSeq2Seq": "its token vocabularies and beam search"}
+
+
 def _sequence_estimator_spec(est) -> ExportSpec:
     """The ExportSpec of an estimator built on ``RNNSequenceEstimator`` (read from its fitted attributes)."""
     kind = type(est).__name__
@@ -115,6 +120,11 @@ def export_spec(est) -> ExportSpec:
         spec = est._export_spec()
     elif type(est).__name__ in ("RNNClassifier", "RNNRegressor", "RNNTagger"):
         spec = _sequence_estimator_spec(est)
+    elif type(est).__name__ in _NETWORK_ONLY:
+        raise UnsupportedModuleError(
+            f"cannot export a whole {type(est).__name__}: {_NETWORK_ONLY[type(est).__name__]} stay in Python; "
+            f"export its network instead: rnnkit.export.to_onnx(est.model_, path) (token ids in, "
+            f"{'logits per step' if type(est).__name__ == 'CharLM' else 'decoded token ids'} out)")
     else:
         raise UnsupportedModuleError(f"cannot export a {type(est).__name__}: it does not describe itself for "
                                      "export (an _export_spec() method returning rnnkit.export.ExportSpec)")
