@@ -132,7 +132,7 @@ def test_text_estimators_say_what_to_export_and_their_networks_export(tmp_path):
     s2s = RNNSeq2Seq(hidden_size=8, embedding_dim=8, max_epochs=1, validation_fraction=0, random_state=0)
     s2s.fit(pairs.sources, pairs.targets)
     for est in (lm, s2s):
-        with pytest.raises(UnsupportedModuleError, match=r"export its network instead: rnnkit.export.to_onnx\(est.model_"):
+        with pytest.raises(UnsupportedModuleError, match=r"export its network instead: .*to_onnx\(est.model_"):
             to_onnx(est, tmp_path / "whole.onnx")
         path = tmp_path / f"{type(est).__name__}.onnx"
         to_onnx(est.model_, path)
