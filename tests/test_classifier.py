@@ -230,3 +230,23 @@ def test_ensemble_averages_the_members_probabilities(tmp_path):
     back = rnnkit.load(tmp_path / "ens.npz")
     np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
     assert back.best_epochs_ == clf.best_epochs_
+
+
+def test_a_checkpointed_fit_resumes_exactly(tmp_path):
+    """A run cut after 2 epochs and continued from its checkpoint ends where the uninterrupted
+    run does (same losses, same weights, bit for bit); validation_indices_ names the held-out part."""
+    X, y = _waves(60)
+    params = {**FAST, "max_epochs": 5, "patience": 50, "lr_schedule": None}
+    ckpt = tmp_path / "ckpt.npz"
+    full = RNNClassifier(**params).fit(X, y)
+    RNNClassifier(**{**params, "max_epochs": 2}).fit(X, y, checkpoint=ckpt)
+    resumed = RNNClassifier(**params).fit(X, y, checkpoint=ckpt, resume=True)
+    assert resumed.history_.history["val_loss"] == full.history_.history["val_loss"]
+    assert len(resumed.history_.epochs) == 5
+    for (n, p), (_, q) in zip(resumed.model_.named_parameters(), full.model_.named_parameters()):
+        np.testing.assert_array_equal(p.data, q.data, err_msg=n)
+    assert full.validation_indices_.size == 6 and len(set(full.validation_indices_.tolist())) == 6
+    with pytest.raises(ValueError, match="ensemble_size=1 and refit=False"):
+        RNNClassifier(**{**params, "ensemble_size": 2}).fit(X, y, checkpoint=ckpt)
+    with pytest.raises(ValueError, match="resume=True needs checkpoint"):
+        RNNClassifier(**params).fit(X, y, resume=True)

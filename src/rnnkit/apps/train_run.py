@@ -84,11 +84,13 @@ def _saved_params(est) -> dict:
 def _fit_hooks(est, rd: RunDir, resume: bool) -> dict:
     """``checkpoint=``/``resume=`` for ``fit`` when the estimator takes them."""
     takes = inspect.signature(type(est).fit).parameters
-    if "checkpoint" in takes and "resume" in takes:
+    can = getattr(est, "can_checkpoint", lambda: True)()        # e.g. not an ensemble of several runs
+    if "checkpoint" in takes and "resume" in takes and can:
         return {"checkpoint": rd.checkpoint, "resume": resume}
     if resume:
-        raise ValueError(f"--resume: {type(est).__name__}.fit takes no checkpoint in this version of rnnkit, so the "
-                         "run cannot continue; start it again with --overwrite")
+        why = ("this run trains several networks (ensemble_size > 1 or refit)" if not can else
+               f"{type(est).__name__}.fit takes no checkpoint in this version of rnnkit")
+        raise ValueError(f"--resume: {why}, so the run cannot continue; start it again with --overwrite")
     return {}
 
 

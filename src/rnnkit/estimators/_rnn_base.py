@@ -130,7 +130,8 @@ class RNNSequenceEstimator(BaseEstimator):
             self.embedding_dim if tokens else self.n_features_in_, self.hidden_size, n_out,
             cell=self.cell, num_layers=self.num_layers, dropout=self.dropout, bidirectional=self.bidirectional,
             output=self._network_output(), num_embeddings=self.vocab_.size if tokens else None,
-            padding_idx=0 if tokens else None, input_layers=self.input_layers, head_layers=self.head_layers,
+            padding_idx=0 if tokens else None, input_layers=tuple(self.input_layers),
+            head_layers=tuple(self.head_layers),
             activation=self.activation, input_noise=self.input_noise, rng=seed)
 
     def _splits(self, split) -> tuple[list, list[int]]:
@@ -144,12 +145,30 @@ class RNNSequenceEstimator(BaseEstimator):
         """The examples some network trains on (what the scalers are fitted on)."""
         return np.unique(np.concatenate([tr for tr, _ in splits]))
 
-    def _fit_networks(self, settings, data, lens, targets, splits, seeds, n_out, loss, combine) -> None:
+    def can_checkpoint(self) -> bool:
+        """Whether ``fit(checkpoint=...)`` applies: one training run (``ensemble_size=1``, no ``refit``)."""
+        return self.ensemble_size == 1 and not self.refit
+
+    def _fit_networks(self, settings, data, lens, targets, splits, seeds, n_out, loss, combine, *,
+                      checkpoint=None, resume: bool = False) -> None:
         """Train one network per split (``max_time`` shared equally); ``model_`` is the network,
-        or an :class:`~rnnkit.models.Ensemble` of them (``combine``: 'probability' or 'mean')."""
+        or an :class:`~rnnkit.models.Ensemble` of them (``combine``: 'probability' or 'mean').
+
+        ``checkpoint``: a path written after every epoch; ``resume=True`` continues the run
+        saved there exactly (the split, scaler and network are rebuilt from ``random_state``,
+        so give the same data and settings). Only a single network without ``refit`` has one
+        run to continue: with ``ensemble_size > 1`` or ``refit=True`` a checkpoint is refused.
+        """
         n = len(splits)
+        if checkpoint is None and resume:
+            raise ValueError("resume=True needs checkpoint=<path of the run's checkpoint>")
+        if checkpoint is not None and (n > 1 or self.refit):
+            raise ValueError(f"checkpoint= continues one training run: it needs ensemble_size=1 and refit=False, "
+                             f"got ensemble_size={n}, refit={self.refit}")
+        self.validation_indices_ = np.asarray(splits[0][1], np.int64) if len(splits[0][1]) else None
         each = settings if settings.max_time is None else replace(settings, max_time=settings.max_time / n)
-        runs = [self._train(each, data, lens, targets, tr, va, n_out, loss, seeds[3 * k:3 * k + 2])
+        runs = [self._train(each, data, lens, targets, tr, va, n_out, loss, seeds[3 * k:3 * k + 2],
+                            checkpoint=checkpoint, resume=resume)
                 for k, (tr, va) in enumerate(splits)]
         nets = [r[0] for r in runs]
         self.model_ = nets[0] if n == 1 else Ensemble(*nets, combine=combine)
@@ -158,7 +177,8 @@ class RNNSequenceEstimator(BaseEstimator):
         self.validation_histories_ = [r[3] for r in runs]
         self.history_, self.best_epoch_, self.validation_history_ = runs[0][1:]
 
-    def _train(self, settings, data, lens, targets, train_idx, val_idx, n_out, loss, seeds):
+    def _train(self, settings, data, lens, targets, train_idx, val_idx, n_out, loss, seeds, *,
+               checkpoint=None, resume: bool = False):
         """Train one network on ``train_idx`` (validating on ``val_idx``); with ``refit``, train a
         fresh one on all examples for the best epoch count. Returns ``(network, history,
         best_epoch, validation_history)`` (the last None without refit).
@@ -176,7 +196,8 @@ class RNNSequenceEstimator(BaseEstimator):
         model = self._build(n_out, seeds[0])
         history, keep = train_network(
             model, (data[train_idx], targets[train_idx], lens[train_idx]), settings=first, loss=loss,
-            val_data=val, metrics=list(self._metrics), rng=seeds[1], callbacks=schedule(len(train_idx)))
+            val_data=val, metrics=list(self._metrics), rng=seeds[1], callbacks=schedule(len(train_idx)),
+            checkpoint=checkpoint, resume=resume)
         best = int(keep.best_epoch) or len(history.epochs)
         if not self.refit:
             return model, history, best, None

@@ -106,7 +106,7 @@ class RNNClassifier(RNNSequenceEstimator):
         return self.pooling
 
     # -- fit ------------------------------------------------------------------------------------
-    def fit(self, X, y, lengths=None) -> RNNClassifier:
+    def fit(self, X, y, lengths=None, *, checkpoint=None, resume: bool = False) -> RNNClassifier:
         """Fit on sequences ``X`` and labels ``y`` (one per sequence); returns ``self``."""
         settings = self._check_settings()
         raw, lens = self._read_raw(X, lengths, fitting=True)
@@ -122,7 +122,8 @@ class RNNClassifier(RNNSequenceEstimator):
         self.classes_ = classes
         self._fit_inputs(raw, lens, self._used(splits))
         self._fit_networks(settings, self._encode(raw, lens), lens, ids, splits, seeds, len(classes),
-                           "cross_entropy", "probability")
+                           "cross_entropy", "probability",
+                           checkpoint=checkpoint, resume=resume)
         return self
 
     # -- predictions ------------------------------------------------------------------------

@@ -93,7 +93,7 @@ class RNNRegressor(RNNSequenceEstimator):
     def _network_output(self) -> str:
         return self.pooling
 
-    def fit(self, X, y, lengths=None) -> RNNRegressor:
+    def fit(self, X, y, lengths=None, *, checkpoint=None, resume: bool = False) -> RNNRegressor:
         """Fit on sequences ``X`` and targets ``y`` ``(N,)`` or ``(N, K)``; returns ``self``."""
         settings = self._check_settings()
         raw, lens = self._read_raw(X, lengths, fitting=True)
@@ -109,7 +109,8 @@ class RNNRegressor(RNNSequenceEstimator):
         self.y_ndim_ = t.ndim
         self._fit_inputs(raw, lens, used)
         z = ((t2 - self.y_mean_) / self.y_scale_).astype(np.float32)
-        self._fit_networks(settings, self._encode(raw, lens), lens, z, splits, seeds, z.shape[1], "mse", "mean")
+        self._fit_networks(settings, self._encode(raw, lens), lens, z, splits, seeds, z.shape[1], "mse", "mean",
+                           checkpoint=checkpoint, resume=resume)
         return self
 
     def predict(self, X, lengths=None) -> np.ndarray:

@@ -96,7 +96,7 @@ class RNNTagger(RNNSequenceEstimator):
         out[np.arange(out.shape[1])[None, :] < lens[:, None]] = ids
         return out
 
-    def fit(self, X, y, lengths=None) -> RNNTagger:
+    def fit(self, X, y, lengths=None, *, checkpoint=None, resume: bool = False) -> RNNTagger:
         """Fit on sequences ``X`` and their per-step labels ``y``; returns ``self``."""
         settings = self._check_settings()
         raw, lens = self._read_raw(X, lengths, fitting=True)
@@ -109,7 +109,8 @@ class RNNTagger(RNNSequenceEstimator):
         self.classes_ = classes
         self._fit_inputs(raw, lens, self._used(splits))
         self._fit_networks(settings, self._encode(raw, lens), lens, targets, splits, seeds, len(classes),
-                           "cross_entropy", "probability")
+                           "cross_entropy", "probability",
+                           checkpoint=checkpoint, resume=resume)
         return self
 
     def _logits(self, X, lengths):
