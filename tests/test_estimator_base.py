@@ -136,3 +136,16 @@ def test_train_network_resumes_a_checkpointed_run_exactly(tmp_path):
         np.testing.assert_array_equal(p.data, q.data, err_msg=n)
     with pytest.raises(ValueError, match="resume=True needs checkpoint"):
         train_network(SequenceModel(2, 3, 1, rng=0), (X, y), settings=settings, loss="mse", resume=True)
+
+
+@pytest.mark.parametrize("name", ["RNNClassifier", "RNNRegressor", "RNNTagger", "RNNForecaster", "CharLM",
+                                  "RNNSeq2Seq"])
+def test_absurd_sizes_are_refused_before_anything_is_allocated(name):
+    import rnnkit.estimators as E
+
+    est = getattr(E, name)(hidden_size=10**9)
+    data = {"RNNForecaster": (np.arange(60.0),), "CharLM": ("abc" * 50,),
+            "RNNSeq2Seq": (["ab", "cd"] * 5, ["ba", "dc"] * 5), "RNNTagger": (["ab", "cd"] * 5, ["xy", "yx"] * 5)}
+    args = data.get(name, ([np.zeros((4, 2))] * 10, [0, 1] * 5))
+    with pytest.raises(ValueError, match="hidden_size=1000000000 is beyond the limit"):
+        est.fit(*args)

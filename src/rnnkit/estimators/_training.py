@@ -114,6 +114,10 @@ class FitSettings:
     @classmethod
     def from_estimator(cls, est) -> FitSettings:
         """The settings read from the estimator's attributes of the same names (absent ones default)."""
+        from rnnkit.estimators._sizes import check_sizes
+
+        if hasattr(est, "get_params"):
+            check_sizes(est.get_params())                   # absurd sizes: refused before allocating
         names = cls.__dataclass_fields__
         return cls(**{k: getattr(est, k) for k in names if hasattr(est, k)}).validate()
 
