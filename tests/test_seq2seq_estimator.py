@@ -148,3 +148,34 @@ def test_docstring_examples_run():
     for module in (tokens_module, s2s_module):
         res = doctest.testmod(module)
         assert res.attempted > 0 and res.failed == 0, module.__name__
+
+
+def test_a_checkpointed_fit_resumes_exactly(tmp_path):
+    """A run that dies after its 2nd checkpoint, continued with resume=True, ends where the
+    uninterrupted run does (losses and weights bit for bit); validation_indices_ names the held-out pairs."""
+    from rnnkit.datasets import date_pairs
+    from rnnkit.train import ModelCheckpoint
+
+    pairs = date_pairs(80, seed=0)
+    params = dict(hidden_size=8, embedding_dim=8, max_epochs=4, patience=50, batch_size=16, random_state=0)
+    full = RNNSeq2Seq(**params).fit(pairs.sources, pairs.targets)
+    write = ModelCheckpoint.on_epoch_end
+
+    def crash_after_epoch_2(self, trainer, epoch, logs):
+        write(self, trainer, epoch, logs)
+        if trainer.epoch == 2:
+            raise RuntimeError("killed")
+
+    ckpt = tmp_path / "ckpt.npz"
+    ModelCheckpoint.on_epoch_end = crash_after_epoch_2
+    try:
+        with pytest.raises(RuntimeError, match="killed"):
+            RNNSeq2Seq(**params).fit(pairs.sources, pairs.targets, checkpoint=ckpt)
+    finally:
+        ModelCheckpoint.on_epoch_end = write
+    resumed = RNNSeq2Seq(**params).fit(pairs.sources, pairs.targets, checkpoint=ckpt, resume=True)
+    assert resumed.history_.history["val_loss"] == full.history_.history["val_loss"]
+    for (n, p), (_, q) in zip(resumed.model_.named_parameters(), full.model_.named_parameters()):
+        np.testing.assert_array_equal(p.data, q.data, err_msg=n)
+    assert full.validation_indices_.tolist() == sorted(set(full.validation_indices_.tolist()))
+    assert len(full.validation_indices_) == 8                 # validation_fraction 0.1 of 80 pairs

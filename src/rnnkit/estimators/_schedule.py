@@ -32,9 +32,20 @@ class CosineDecay(Callback):
         for group in trainer.optimizer.param_groups:
             group["lr"] = self.lr * (self.floor + (1.0 - self.floor) * f)
 
+    def setup(self, trainer) -> None:
+        self.done = 0                       # before a checkpoint may restore it (resume)
+
     def on_train_begin(self, trainer) -> None:
-        self.done = 0
         self._set(trainer)
+
+    def state_dict(self) -> dict:
+        return {"done": self.done}
+
+    def load_state_dict(self, state: dict) -> None:
+        done = state.get("done") if isinstance(state, dict) else None
+        if not isinstance(done, int) or isinstance(done, bool) or done < 0:
+            raise ValueError(f"CosineDecay state must hold a step count 'done' >= 0, got {state!r:.80}")
+        self.done = done
 
     def on_batch_end(self, trainer, step, logs) -> None:
         self.done += 1

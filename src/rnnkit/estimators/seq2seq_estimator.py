@@ -126,8 +126,13 @@ class RNNSeq2Seq(BaseEstimator):
             tgt[i, :len(s)], tgt[i, len(s)] = ids, EOS
         return pack_seq2seq(src, tgt_in, lengths), tgt
 
-    def fit(self, X, y) -> RNNSeq2Seq:
-        """Learn to map each ``X[i]`` to ``y[i]`` (strings or lists of tokens); returns ``self``."""
+    def fit(self, X, y, *, checkpoint=None, resume: bool = False) -> RNNSeq2Seq:
+        """Learn to map each ``X[i]`` to ``y[i]`` (strings or lists of tokens); returns ``self``.
+
+        ``checkpoint``: a path written after every epoch; ``resume=True`` continues the run saved
+        there exactly (the split, vocabularies and network are rebuilt from ``random_state``:
+        give the same pairs and settings). ``validation_indices_``: the pairs held out.
+        """
         from rnnkit import nn
         from rnnkit.models import Seq2Seq
 
@@ -154,8 +159,10 @@ class RNNSeq2Seq(BaseEstimator):
                               bidirectional_encoder=bool(self.bidirectional), dropout=self.dropout,
                               sos_id=SOS, eos_id=EOS, pad_id=PAD, rng=rng)
         self.model_.src_embedding.weight.data[UNK] = 0.0     # an unknown source token reads as nothing
+        self.validation_indices_ = np.sort(val).astype(np.int64) if n_val else None
         self.history_, keep = train_network(self.model_, data, settings=settings, loss=nn.CrossEntropyLoss(),
-                                            val_data=val_data, metrics=["accuracy"], rng=rng)
+                                            val_data=val_data, metrics=["accuracy"], rng=rng,
+                                            checkpoint=checkpoint, resume=resume)
         self.best_epoch_ = int(keep.best_epoch)
         return self
 
