@@ -261,3 +261,18 @@ def torch_reference(kind, module, x, state, lengths, d_out, d_state, batch_first
         for n, p in module.named_parameters()
     }
     return res
+
+
+def die_after_checkpoint(monkeypatch, epoch: int) -> None:
+    """Make every training run raise ``RuntimeError('killed')`` right after ModelCheckpoint wrote
+    epoch ``epoch``: a process dying between two epochs, its checkpoint on disk."""
+    from rnnkit.train import ModelCheckpoint
+
+    write = ModelCheckpoint.on_epoch_end
+
+    def write_then_die(self, trainer, ep, logs):
+        write(self, trainer, ep, logs)
+        if trainer.epoch == epoch:
+            raise RuntimeError("killed")
+
+    monkeypatch.setattr(ModelCheckpoint, "on_epoch_end", write_then_die)

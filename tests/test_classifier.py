@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import rnnkit
+from helpers import die_after_checkpoint
 from rnnkit.data import pad_sequences
 from rnnkit.errors import NotFittedError
 from rnnkit.estimators import RNNClassifier
@@ -232,28 +233,17 @@ def test_ensemble_averages_the_members_probabilities(tmp_path):
     assert back.best_epochs_ == clf.best_epochs_
 
 
-def test_a_checkpointed_fit_resumes_exactly(tmp_path):
+def test_a_checkpointed_fit_resumes_exactly(tmp_path, monkeypatch):
     """A run cut after 2 epochs and continued from its checkpoint ends where the uninterrupted
     run does (same losses, same weights, bit for bit); validation_indices_ names the held-out part."""
     X, y = _waves(60)
     params = {**FAST, "max_epochs": 5, "patience": 50}           # the default cosine schedule, by step
     ckpt = tmp_path / "ckpt.npz"
     full = RNNClassifier(**params).fit(X, y)
-    from rnnkit.train import ModelCheckpoint
-
-    write = ModelCheckpoint.on_epoch_end
-
-    def crash_after_epoch_2(self, trainer, epoch, logs):
-        write(self, trainer, epoch, logs)
-        if trainer.epoch == 2:
-            raise RuntimeError("killed")                   # the process dies after its 2nd checkpoint
-
-    ModelCheckpoint.on_epoch_end = crash_after_epoch_2
-    try:
+    with monkeypatch.context() as m:
+        die_after_checkpoint(m, epoch=2)
         with pytest.raises(RuntimeError, match="killed"):
             RNNClassifier(**params).fit(X, y, checkpoint=ckpt)
-    finally:
-        ModelCheckpoint.on_epoch_end = write
     resumed = RNNClassifier(**params).fit(X, y, checkpoint=ckpt, resume=True)
     assert resumed.history_.history["val_loss"] == full.history_.history["val_loss"]
     assert len(resumed.history_.epochs) == 5

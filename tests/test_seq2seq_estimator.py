@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import rnnkit
+from helpers import die_after_checkpoint
 from rnnkit.errors import NotFittedError
 from rnnkit.estimators import RNNSeq2Seq
 from rnnkit.estimators import _tokens as tokens_module
@@ -150,29 +151,18 @@ def test_docstring_examples_run():
         assert res.attempted > 0 and res.failed == 0, module.__name__
 
 
-def test_a_checkpointed_fit_resumes_exactly(tmp_path):
+def test_a_checkpointed_fit_resumes_exactly(tmp_path, monkeypatch):
     """A run that dies after its 2nd checkpoint, continued with resume=True, ends where the
     uninterrupted run does (losses and weights bit for bit); validation_indices_ names the held-out pairs."""
     from rnnkit.datasets import date_pairs
-    from rnnkit.train import ModelCheckpoint
-
     pairs = date_pairs(80, seed=0)
     params = dict(hidden_size=8, embedding_dim=8, max_epochs=4, patience=50, batch_size=16, random_state=0)
     full = RNNSeq2Seq(**params).fit(pairs.sources, pairs.targets)
-    write = ModelCheckpoint.on_epoch_end
-
-    def crash_after_epoch_2(self, trainer, epoch, logs):
-        write(self, trainer, epoch, logs)
-        if trainer.epoch == 2:
-            raise RuntimeError("killed")
-
     ckpt = tmp_path / "ckpt.npz"
-    ModelCheckpoint.on_epoch_end = crash_after_epoch_2
-    try:
+    with monkeypatch.context() as m:
+        die_after_checkpoint(m, epoch=2)
         with pytest.raises(RuntimeError, match="killed"):
             RNNSeq2Seq(**params).fit(pairs.sources, pairs.targets, checkpoint=ckpt)
-    finally:
-        ModelCheckpoint.on_epoch_end = write
     resumed = RNNSeq2Seq(**params).fit(pairs.sources, pairs.targets, checkpoint=ckpt, resume=True)
     assert resumed.history_.history["val_loss"] == full.history_.history["val_loss"]
     for (n, p), (_, q) in zip(resumed.model_.named_parameters(), full.model_.named_parameters()):

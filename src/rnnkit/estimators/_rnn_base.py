@@ -162,7 +162,7 @@ class RNNSequenceEstimator(BaseEstimator):
         n = len(splits)
         if checkpoint is None and resume:
             raise ValueError("resume=True needs checkpoint=<path of the run's checkpoint>")
-        if checkpoint is not None and (n > 1 or self.refit):
+        if checkpoint is not None and not self.can_checkpoint():
             raise ValueError(f"checkpoint= continues one training run: it needs ensemble_size=1 and refit=False, "
                              f"got ensemble_size={n}, refit={self.refit}")
         self.validation_indices_ = np.asarray(splits[0][1], np.int64) if len(splits[0][1]) else None
