@@ -22,6 +22,18 @@ its workers in ``lstm_workers``, ``rnn_workers``, ``gru_workers``), and slot ``[
 shift of ``a`` (found by the self-test, :func:`shift`). A kernel makes one dispatch per
 sequence.
 
+On a busy machine (another process holding a core) the pool thread starts late and the caller
+waits for it at every dispatch: the demo's adding-problem part took 43 s by default against
+2.4 s with ``OPENBLAS_NUM_THREADS=1``. So every split dispatch is measured (``_pool_probe.timed``
+wraps the worker and times the caller's own range; the dispatch is timed around the call) and
+a load guard (``_load.LoadGuard``, one decision per worker and work size) compares the
+estimated serial time (the caller's range time over its share of the rows) with the split's
+time. While splits do not pay, ``run_rows`` runs the *same worker* on all rows in the calling
+thread (one range: OpenBLAS's pool is not touched), so the results do not depend on the
+machine's load: a row's arithmetic is the same whatever range it is in (tested bit for bit).
+After a hold (0.25 s, doubling to 8 s while the machine stays busy) two dispatches split again
+as a probe, so an idle machine gets its two threads back.
+
 ``threads_for(rows, cells)`` says how many threads a split should use: 1 (run the pass
 serially, in the caller) unless NumPy's OpenBLAS exports the function, its pool has two or
 more threads, OpenBLAS is allowed more than one thread (``threadpoolctl``,
@@ -35,12 +47,14 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
+import time
 
 import numpy as np
 from numba import config, types
 from numba.extending import overload
 
 from rnnkit.kernels.fast._blas import _found
+from rnnkit.kernels.fast._load import LoadGuard
 
 __all__ = ["run_rows", "threads_for", "split_threads", "shift", "MIN_CELLS_PER_THREAD"]
 
@@ -73,11 +87,41 @@ if _available:
     _run_external = types.ExternalFunction("blas_level1_thread", _RUN_SIG)
 
 
+_guard = LoadGuard()
+_local = threading.local()      # .cells: the ``cells`` of this thread's last threads_for that split
+
+
 def run_rows(fn, ctx, rows, nth):
     """Call worker ``fn`` (a cfunc address) on ``nth`` ranges of ``rows`` rows; ``ctx`` (int64)
-    is its context array. Plain-Python version; the compiled one is the overload below."""
+    is its context array. Plain-Python version; the compiled one is the overload below.
+
+    With ``nth > 1`` and measured dispatches available, the load guard decides: a measured
+    split, or (while splits do not pay) the same worker on all rows in the calling thread."""
     addr = ctx.ctypes.data                                 # alpha: any readable double (unused)
-    _c_run(_MODE, rows, 0, 0, addr, 0, 1, 0, 1, addr, 0, fn, nth)
+    if nth < 2 or not _state["timed"]:
+        _c_run(_MODE, rows, 0, 0, addr, 0, 1, 0, 1, addr, 0, fn, nth)
+        return
+    bucket = (fn, int(getattr(_local, "cells", rows)).bit_length())
+    if not _guard.split(bucket):
+        _c_run(_MODE, rows, 0, 0, addr, 0, 1, 0, 1, addr, 0, fn, 1)     # all rows here: no pool thread
+        return
+    caller, total, share = _timed_run(_state["timed"], fn, addr, rows, nth)
+    _guard.record(bucket, caller, total, share)
+
+
+def _timed_run(timed, fn, ctx_addr, rows, nth):
+    """One dispatch through ``timed`` (the address of ``_pool_probe.timed``): (the caller's range time, the dispatch
+    time, in ns, the caller's share of the rows)."""
+    from rnnkit.kernels.fast._pool_probe import TIMED_SLOTS
+
+    rec = np.zeros(TIMED_SLOTS, np.int64)
+    rec[0], rec[1] = fn, ctx_addr
+    addr = rec.ctypes.data
+    t0 = time.monotonic_ns()
+    _c_run(_MODE, rows, 0, 0, addr, 0, 1, 0, 1, addr, 0, timed, nth)
+    total = time.monotonic_ns() - t0
+    caller = (int(rec[5]) - int(rec[3])) * 1_000_000_000 + int(rec[6]) - int(rec[4])
+    return caller, total, int(rec[2]) / rows
 
 
 @overload(run_rows)
@@ -92,21 +136,31 @@ def _run_rows_impl(fn, ctx, rows, nth):
     return impl
 
 
-_state = {"shift": None, "tested": False}
+_state = {"shift": None, "tested": False, "timed": 0}     # timed: the address of _pool_probe.timed
 _lock = threading.Lock()
 
 
 def _self_test() -> int | None:
-    """Two ranges of two rows on two threads: the shift of ``a``, or None if anything is off."""
+    """Two ranges of two rows on two threads: the shift of ``a``, or None if anything is off.
+    Also enables measured dispatches (``_state["timed"]``) if ``_pool_probe.timed`` works and
+    the range at row 0 runs in the calling thread."""
     from rnnkit.kernels.fast import _pool_probe
 
     rec = np.zeros(8, np.int64)
-    run_rows(_pool_probe.probe.address, rec, 2, 2)
+    addr = rec.ctypes.data
+    _c_run(_MODE, 2, 0, 0, addr, 0, 1, 0, 1, addr, 0, _pool_probe.probe.address, 2)
     (m0, a0, tid0), (m1, a1, tid1) = rec[1:4], rec[4:7]
     if m0 != 1 or m1 != 1 or a0 != 0 or a1 <= 0 or a1 & (a1 - 1) or tid0 == tid1:
         return None
     shift = int(a1).bit_length() - 1
-    return shift if shift <= 6 else None
+    if shift > 6:
+        return None
+    if int(tid0) == threading.get_ident():
+        rec[:] = 0
+        caller, total, share = _timed_run(_pool_probe.timed.address, _pool_probe.probe.address, addr, 2, 2)
+        if rec[1] == 1 and rec[4] == 1 and int(rec[3]) == int(tid0) and share == 0.5 and 0 <= caller <= total:
+            _state["timed"] = _pool_probe.timed.address
+    return shift
 
 
 def shift() -> int:
@@ -129,7 +183,10 @@ def threads_for(rows: int, cells: int) -> int:
             if not _state["tested"]:
                 _state["shift"] = _self_test()
                 _state["tested"] = True
-    return n if _state["shift"] is not None else 1
+    if _state["shift"] is None:
+        return 1
+    _local.cells = cells
+    return n
 
 
 def split_threads(dtype, rows: int, width: int) -> int:
