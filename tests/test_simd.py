@@ -99,9 +99,9 @@ def test_512_on_a_target_without_avx512f_fails_at_import():
 # ---- the microkernel against NumPy, at this process's width ---------------------------------
 
 
-@pytest.mark.parametrize("M", range(1, 14))
+@pytest.mark.parametrize("M", [*range(1, 14), 25, 32])
 def test_microkernel_equals_numpy_on_odd_shapes(M):
-    """M = 1..13 (every row count of the kernel, and a split into several row blocks), N not a
+    """M = 1..13 (every row count of the kernel, and splits into several row blocks), N not a
     multiple of 16 or 32 (a partial last panel), K = 1; nothing is written past column N."""
     rng = np.random.default_rng(M)
     for N in (1, 7, 15, 16, 17, 31, 32, 33, 47, 50, 64, 65):
