@@ -107,7 +107,7 @@ def test_packed_product_equals_numpy(M, K, N):
     A = rng.standard_normal((M, K + 3)).astype(np.float32)[:, 2:K + 2]       # a row stride != K
     W = rng.standard_normal((K, N)).astype(np.float32)
     C = np.full((M, N + 5), 7.0, np.float32)
-    gemm_packed(A, pack(W), C, N, np.empty((6, 16), np.float32))
+    gemm_packed(A, pack(W), C, N)
     want = A.astype(np.float64) @ W.astype(np.float64)
     np.testing.assert_allclose(C[:, :N], want, rtol=1e-5, atol=1e-5 * np.sqrt(K))
     assert (C[:, N:] == 7.0).all()                            # nothing written past column N

@@ -35,24 +35,25 @@ def _width(has_512: bool, has_256: bool) -> int:
 
 def simd() -> dict:
     """The vector widths in play: the CPU's (``/proc/cpuinfo`` flags), Numba's compile target
-    (what LLVM vectorises the compiled loops for) and the packed GEMM microkernel's."""
+    (what LLVM vectorises the compiled loops for) and the kernels' (``kernels.fast._simd``: the
+    packed GEMM microkernel's vectors and the target the gate loops compile for), with where that
+    choice came from: ``'CPU'`` or ``'RNNKIT_SIMD'``."""
     import llvmlite.binding as ll
     from numba import config
 
+    from rnnkit.kernels.fast import _simd
     from rnnkit.kernels.fast._gemm import VECTOR_BITS
 
     flags = _cpu_flags()
-    target = config.CPU_NAME or ll.get_host_cpu_name()
-    if config.CPU_FEATURES:
-        feats = {f[1:] for f in config.CPU_FEATURES.split(",") if f.startswith("+")}
-    else:
-        feats = {k for k, on in ll.get_host_cpu_features().items() if on}
+    feats = {f[1:] for f in _simd.target_features().split(",") if f.startswith("+")}
     return {
         "cpu_flags": sorted(f for f in flags if f in ("avx2", "fma", "avx512f", "avx512bw", "avx512vl")),
         "cpu_bits": _width("avx512f" in flags, "avx2" in flags) if flags else None,
-        "numba_target": target,
+        "numba_target": config.CPU_NAME or ll.get_host_cpu_name(),
         "numba_bits": _width("avx512f" in feats, "avx2" in feats),
         "gemm_bits": VECTOR_BITS,
+        "kernel_bits": _simd.BITS,
+        "kernel_bits_from": _simd.SOURCE,
     }
 
 
@@ -81,8 +82,9 @@ def header(info: dict) -> str:
     """One line on the vector widths and the OpenBLAS core type, for the printed report."""
     s, b = info["simd"], info["openblas"]
     cpu = "?" if s["cpu_bits"] is None else s["cpu_bits"]
-    return (f"SIMD: CPU {cpu}-bit ({' '.join(s['cpu_flags']) or 'no AVX flags'}), Numba target "
-            f"{s['numba_target']} {s['numba_bits']}-bit, packed GEMM {s['gemm_bits']}-bit; "
+    chosen = "chosen from the CPU" if s["kernel_bits_from"] == "CPU" else f"RNNKIT_SIMD={s['kernel_bits']}"
+    return (f"SIMD: CPU {cpu}-bit ({' '.join(s['cpu_flags']) or 'no AVX flags'}), kernels {s['kernel_bits']}-bit "
+            f"({chosen}), Numba target {s['numba_target']} {s['numba_bits']}-bit, packed GEMM {s['gemm_bits']}-bit; "
             f"OpenBLAS core type {b['OPENBLAS_CORETYPE']} (running {b['core'] or '?'}; "
             f"L2_SIZE {b['OPENBLAS_L2_SIZE']}; build: {b['config'] or '?'})")
 

@@ -7,6 +7,12 @@ the old ``rnn_seq`` (an upgrade of rnnkit, or an edit, would run stale kernels).
 anything compiles, the backend hashes every source file of this package; when the hash differs
 from the one recorded beside the cache, the package's cached ``.nbi``/``.nbc`` files are removed
 and the new hash recorded. Nothing is removed while the sources stay the same.
+
+The vector width (``_simd``: 256 or 512 bits) is not in the stamp, on purpose: Numba's own index
+key holds the target's CPU name and feature string, and the width is a function of that string
+(``RNNKIT_SIMD=256`` on an AVX-512 CPU compiles for a target with the AVX-512 features off), so
+both widths' entries live side by side in the same files, and switching ``RNNKIT_SIMD`` between
+processes neither loads the other width's code nor throws the cache away.
 """
 
 from __future__ import annotations

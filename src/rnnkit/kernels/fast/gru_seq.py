@@ -29,8 +29,6 @@ to the order of the sums inside the products.
 
 from __future__ import annotations
 
-import numpy as np
-
 from rnnkit.kernels.fast._gemm import gemm_packed
 from rnnkit.kernels.fast._jit import kernel
 from rnnkit.kernels.fast._vmath import sigmoid, tanh
@@ -147,19 +145,18 @@ def forward_rows(r0, r1, x4, Wp1, Wp2, b_hn, h, lens, reverse, reset_after, keep
     """Arrays as in ``gru._forward_loop``; reset_after: Wp1 = pack(W_hh.T); else
     Wp1 = pack(W_hh[:2H].T), Wp2 = pack(W_hh[2H:].T)."""
     T, B, _, H = x4.shape
-    tmp = np.empty((6, 16), np.float32)
     for k in range(T):
         t = T - 1 - k if reverse else k
         tk = t if keep else 0
         if keep:
             h_prev_all[t, r0:r1] = h[r0:r1]
         if reset_after:
-            gemm_packed(h[r0:r1], Wp1, gates_all[tk, r0:r1], 3 * H, tmp)       # (rows, 3H) = h @ W_hh.T
+            gemm_packed(h[r0:r1], Wp1, gates_all[tk, r0:r1], 3 * H)       # (rows, 3H) = h @ W_hh.T
         else:
-            gemm_packed(h[r0:r1], Wp1, gates_all[tk, r0:r1], 2 * H, tmp)       # (rows, 2H) = h @ W_hh[:2H].T
+            gemm_packed(h[r0:r1], Wp1, gates_all[tk, r0:r1], 2 * H)       # (rows, 2H) = h @ W_hh[:2H].T
         rz_rows(r0, r1, x4[t], g4_all[tk], h, r_ws, reset_after)
         if not reset_after:
-            gemm_packed(r_ws[r0:r1], Wp2, sn[r0:r1], H, tmp)                  # (rows, H) = (r * h) @ W_hn.T
+            gemm_packed(r_ws[r0:r1], Wp2, sn[r0:r1], H)                  # (rows, H) = (r * h) @ W_hn.T
         n_rows(r0, r1, t, x4[t], g4_all[tk], b_hn, r_ws, sn, s_all[tk], reset_after, lens, out[t], h)
 
 
@@ -169,15 +166,14 @@ def backward_rows(r0, r1, d_out, dh, Wbp1, Wbp2, h_prev_all, g4_all, s_all, lens
     """Arrays as in ``gru._backward_loop``; reset_after: Wbp1 = pack(W_hh); else
     Wbp1 = pack(W_hh[:2H]), Wbp2 = pack(W_hh[2H:])."""
     T, B, _, H = d4.shape
-    tmp = np.empty((6, 16), np.float32)
     for k in range(T):
         t = k if reverse else T - 1 - k
         grad_rows(r0, r1, t, d_out[t], dh, g4_all[t], h_prev_all[t], s_all[t], d4[t], d_s_all[t], ws4, g_ws, dhz,
                   lens, reset_after)
         if reset_after:
-            gemm_packed(ws[r0:r1], Wbp1, dh_new[r0:r1], H, tmp)                # [dr, dz, ds_n] @ W_hh
+            gemm_packed(ws[r0:r1], Wbp1, dh_new[r0:r1], H)                # [dr, dz, ds_n] @ W_hh
         else:
-            gemm_packed(d_x_proj[t, r0:r1, 2 * H:], Wbp2, dh_new[r0:r1], H, tmp)     # d(r * h) = dn @ W_hn
+            gemm_packed(d_x_proj[t, r0:r1, 2 * H:], Wbp2, dh_new[r0:r1], H)     # d(r * h) = dn @ W_hn
             reset_rows(r0, r1, t, dh_new, g4_all[t], h_prev_all[t], d4[t], dhz, lens)
-            gemm_packed(d_x_proj[t, r0:r1, :2 * H], Wbp1, dh_new[r0:r1], H, tmp)     # [dr, dz] @ W_hh[:2H]
+            gemm_packed(d_x_proj[t, r0:r1, :2 * H], Wbp1, dh_new[r0:r1], H)     # [dr, dz] @ W_hh[:2H]
         carry_rows(r0, r1, t, dh_new, dhz, dh, lens)

@@ -6,10 +6,10 @@ below: the one declaration of its slots; all arrays C-contiguous) and runs ``gru
 rows ``[r0, r0 + m)``, ``r0 = a >> ctx[0]``. Shapes (``gru.forward``/``gru.backward`` build them;
 Tk = T with ``keep``, else 1 scratch step)::
 
-    forward   x4 (T,B,3,H), Wp1 (n1,H,16), Wp2 (n2,H,16), b_hn (H), h (B,H), lens (int64), out (T,B,H),
+    forward   x4 (T,B,3,H), Wp1 (n1,H,PANEL), Wp2 (n2,H,PANEL), b_hn (H), h (B,H), lens (int64), out (T,B,H),
               h_prev_all (Tk,B,H), g4_all (Tk,B,3,H) and gates_all (Tk,B,3H) (one store), s_all (Tk,B,H),
               r_ws (B,H), sn (B,H)
-    backward  d_out (T,B,H), dh (B,H), Wbp1 (n1,K1,16), Wbp2 (n2,H,16), h_prev_all (T,B,H), g4_all (T,B,3,H),
+    backward  d_out (T,B,H), dh (B,H), Wbp1 (n1,K1,PANEL), Wbp2 (n2,H,PANEL), h_prev_all (T,B,H), g4_all (T,B,3,H),
               s_all (T,B,H), lens, d4 (T,B,3,H) and d_x_proj (T,B,3H) (one array), d_s_all (T,B,H),
               ws (B,3H) and ws4 (B,3,H) (one workspace), g_ws, dhz, dh_new (B,H)
 

@@ -21,8 +21,6 @@ Backward, per step::
 
 from __future__ import annotations
 
-import numpy as np
-
 from rnnkit.kernels.fast._gemm import gemm_packed, gemm_packed2
 from rnnkit.kernels.fast._jit import kernel
 from rnnkit.kernels.fast.lstm_rows import gate_rows, grad_rows
@@ -37,7 +35,6 @@ def forward_rows(r0, r1, x, bias4, Wp, Wrp, has_proj, h, c, lens, reverse, keep,
     T = out.shape[0]
     H = c.shape[1]
     P = h.shape[1]
-    tmp = np.empty((6, 16), np.float32)
     has_len = lens.shape[0] > 0
     for k in range(T):
         t = T - 1 - k if reverse else k
@@ -47,11 +44,11 @@ def forward_rows(r0, r1, x, bias4, Wp, Wrp, has_proj, h, c, lens, reverse, keep,
             hx_all[t, r0:r1, :Ix] = x[t, r0:r1]
             hx_all[t, r0:r1, Ix:] = h[r0:r1]
             c_prev_all[t, r0:r1] = c[r0:r1]
-        gemm_packed2(x[t, r0:r1], h[r0:r1], Wp, gates_all[tk, r0:r1], 4 * H, tmp)   # (rows, 4H)
+        gemm_packed2(x[t, r0:r1], h[r0:r1], Wp, gates_all[tk, r0:r1], 4 * H)   # (rows, 4H)
         gate_rows(r0, r1, t, g4_all[tk], False, bias4, g4_all[tk], c, c_new, tanh_c_all[tk], m, lens, not has_proj,
                   out[t], h)
         if has_proj:
-            gemm_packed(m[r0:r1], Wrp, hp[r0:r1], P, tmp)                    # (rows, P)
+            gemm_packed(m[r0:r1], Wrp, hp[r0:r1], P)                    # (rows, P)
             if keep:
                 m_all[t, r0:r1] = m[r0:r1]
             for b in range(r0, r1):
@@ -72,7 +69,6 @@ def backward_rows(r0, r1, d_out, dh, dc, Wbp, Wrbp, has_proj, c_prev_all, g4_all
     (B, 4H), while da_t is in cache."""
     T, B, _, H = d4.shape
     P = dh.shape[1]
-    tmp = np.empty((6, 16), np.float32)
     has_len = lens.shape[0] > 0
     for k in range(T):
         t = k if reverse else T - 1 - k
@@ -85,14 +81,14 @@ def backward_rows(r0, r1, d_out, dh, dc, Wbp, Wrbp, has_proj, c_prev_all, g4_all
                     for p in range(P):
                         gh[b, p] = d_out[t, b, p] + dh[b, p]
             dh_out_all[t, r0:r1] = gh[r0:r1]
-            gemm_packed(gh[r0:r1], Wrbp, dm[r0:r1], H, tmp)                  # (rows, H) = g_h @ W_hr
+            gemm_packed(gh[r0:r1], Wrbp, dm[r0:r1], H)                  # (rows, H) = g_h @ W_hr
             dmv = dm
         else:
             dmv = gh
         grad_rows(r0, r1, t, d_out[t], dh, not has_proj, gh, dmv, dc, dct, g4_all[t], c_prev_all[t],
                   tanh_c_all[t], d4[t], lens)
-        gemm_packed(d_x_proj[t, r0:r1], Wbp, dh_new[r0:r1], P, tmp)          # (rows, P) = da @ W_hh
-        gemm_packed(d_x_proj[t, r0:r1], Wip, dx[t, r0:r1], dx.shape[2], tmp)  # (rows, I) = da @ W_ih
+        gemm_packed(d_x_proj[t, r0:r1], Wbp, dh_new[r0:r1], P)          # (rows, P) = da @ W_hh
+        gemm_packed(d_x_proj[t, r0:r1], Wip, dx[t, r0:r1], dx.shape[2])  # (rows, I) = da @ W_ih
         for b in range(r0, r1):
             for q in range(4 * H):
                 db_rows[b, q] += d_x_proj[t, b, q]

@@ -6,14 +6,14 @@ below: the one declaration of its slots; all arrays C-contiguous) and runs ``lst
 rows ``[r0, r0 + m)``, ``r0 = a >> ctx[0]``. Shapes (``lstm.forward``/``lstm.backward`` build
 them; Tk = T with ``keep``, else 1 scratch step; Tm = Tk with a projection, else 1)::
 
-    forward   x (T,B,I), bias4 (4,H), Wp (ceil(4H/16),I+P,16) = pack([W_ih | W_hh].T),
-              Wrp (n2,H,16) = pack(W_hr.T), h (B,P), c (B,H), lens (int64), out (T,B,P),
+    forward   x (T,B,I), bias4 (4,H), Wp (ceil(4H/PANEL),I+P,PANEL) = pack([W_ih | W_hh].T),
+              Wrp (n2,H,PANEL) = pack(W_hr.T), h (B,P), c (B,H), lens (int64), out (T,B,P),
               hx_all (Tk,B,I+P), c_prev_all (Tk,B,H), g4_all (Tk,B,4,H) and gates_all (Tk,B,4H)
               (one store), tanh_c_all (Tk,B,H), m_all (Tm,B,H), m (B,H), hp (B,P), c_new (B,H)
-    backward  d_out (T,B,P), dh (B,P), dc (B,H), Wbp (ceil(P/16),4H,16) = pack(W_hh), Wrbp (n2,P,16)
+    backward  d_out (T,B,P), dh (B,P), dc (B,H), Wbp (ceil(P/PANEL),4H,PANEL) = pack(W_hh), Wrbp (n2,P,PANEL)
               = pack(W_hr), c_prev_all (T,B,H), g4_all (T,B,4,H), tanh_c_all (T,B,H), lens,
               d4 (T,B,4,H) and d_x_proj (T,B,4H) (one array), dh_out_all (Tm,B,P), gh (B,P),
-              dm (B,H), dct (B,H), dh_new (B,P), Wip (ceil(I/16),4H,16) = pack(W_ih), dx (T,B,I),
+              dm (B,H), dct (B,H), dh_new (B,P), Wip (ceil(I/PANEL),4H,PANEL) = pack(W_ih), dx (T,B,I),
               db_rows (B,4H)
 """
 

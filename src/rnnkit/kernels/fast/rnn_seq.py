@@ -28,8 +28,6 @@ backward reads ``h_t`` for f' from its last H columns.
 
 from __future__ import annotations
 
-import numpy as np
-
 from rnnkit.kernels.fast._gemm import gemm_packed, gemm_packed2
 from rnnkit.kernels.fast._jit import kernel
 from rnnkit.kernels.fast._vmath import sigmoid, tanh
@@ -116,13 +114,12 @@ def forward_rows(r0, r1, x, bias, Wp, h, lens, reverse, act, keep, out, hx_all):
     [x_t | h_{t-1}]."""
     T, B, H = out.shape
     Ix = x.shape[2]
-    tmp = np.empty((6, 16), np.float32)
     for k in range(T):
         t = T - 1 - k if reverse else k
         if keep:
             hx_all[t, r0:r1, :Ix] = x[t, r0:r1]
             hx_all[t, r0:r1, Ix:] = h[r0:r1]
-        gemm_packed2(x[t, r0:r1], h[r0:r1], Wp, out[t, r0:r1], H, tmp)     # (rows, H) = [x | h] @ [W_ih | W_hh].T
+        gemm_packed2(x[t, r0:r1], h[r0:r1], Wp, out[t, r0:r1], H)     # (rows, H) = [x | h] @ [W_ih | W_hh].T
         step_rows(r0, r1, t, out[t], False, bias, out[t], act, lens, h)
 
 
@@ -133,15 +130,14 @@ def backward_rows(r0, r1, d_out, dh, Wbp, hx_all, h_last, lens, reverse, act, d_
     (B, H), while da_t is in cache."""
     T, B, H = d_x_proj.shape
     Ix = hx_all.shape[2] - H
-    tmp = np.empty((6, 16), np.float32)
     for k in range(T):
         t = k if reverse else T - 1 - k
         nxt = t - 1 if reverse else t + 1
         last = nxt < 0 or nxt >= T
         h_t = h_last if last else hx_all[nxt]
         grad_rows(r0, r1, t, d_out[t], dh, h_t, 0 if last else Ix, act, d_x_proj[t], lens)
-        gemm_packed(d_x_proj[t, r0:r1], Wbp, dh_new[r0:r1], H, tmp)         # (rows, H) = da @ W_hh
-        gemm_packed(d_x_proj[t, r0:r1], Wip, dx[t, r0:r1], dx.shape[2], tmp)  # (rows, I) = da @ W_ih
+        gemm_packed(d_x_proj[t, r0:r1], Wbp, dh_new[r0:r1], H)         # (rows, H) = da @ W_hh
+        gemm_packed(d_x_proj[t, r0:r1], Wip, dx[t, r0:r1], dx.shape[2])  # (rows, I) = da @ W_ih
         for b in range(r0, r1):
             for j in range(H):
                 db_rows[b, j] += d_x_proj[t, b, j]

@@ -5,10 +5,10 @@ Each worker rebuilds its arrays from the context array (:class:`~rnnkit.kernels.
 below: the one declaration of its slots; all arrays C-contiguous) and runs ``rnn_seq`` on its
 rows ``[r0, r0 + m)``, ``r0 = a >> ctx[0]``. Shapes (``rnn.forward``/``rnn.backward`` build them)::
 
-    forward   x (T,B,I), Wp (ceil(H/16),I+H,16) = pack([W_ih | W_hh].T), h (B,H), lens (int64),
+    forward   x (T,B,I), Wp (ceil(H/PANEL),I+H,PANEL) = pack([W_ih | W_hh].T), h (B,H), lens (int64),
               out (T,B,H), hx_all (T or 0,B,I+H), bias (H)
-    backward  d_out (T,B,H), dh (B,H), Wbp (ceil(H/16),H,16) = pack(W_hh), hx_all (T,B,Ix+H),
-              h_last (B,H), lens, d_x_proj (T,B,H), dh_new (B,H), Wip (ceil(I/16),H,16) = pack(W_ih),
+    backward  d_out (T,B,H), dh (B,H), Wbp (ceil(H/PANEL),H,PANEL) = pack(W_hh), hx_all (T,B,Ix+H),
+              h_last (B,H), lens, d_x_proj (T,B,H), dh_new (B,H), Wip (ceil(I/PANEL),H,PANEL) = pack(W_ih),
               dx (T,B,I), db_rows (B,H)
 """
 
