@@ -22,7 +22,8 @@ import rnnkit
 import state_checks as sc
 from rnnkit import nn
 
-LAYERS = {"LayerNormLSTM": (nn.LayerNormLSTM, nn.LayerNormLSTMCell)}
+LAYERS = {"LayerNormLSTM": (nn.LayerNormLSTM, nn.LayerNormLSTMCell),
+          "LayerNormGRU": (nn.LayerNormGRU, nn.LayerNormGRUCell)}
 
 
 def _torch_lnlstm(torch, x, h, c, p, eps):
@@ -38,6 +39,44 @@ def _torch_lnlstm(torch, x, h, c, p, eps):
         h = torch.sigmoid(o) * torch.tanh(F.layer_norm(c, (H,), 1 + p["weight_ln_c"], p["bias_ln_c"], eps))
         outs.append(h)
     return torch.stack(outs), (h, c)
+
+
+def _torch_lngru(torch, x, h, p, eps):
+    """The LayerNorm GRU of ``kernels/lngru_ref.py`` written with torch ops."""
+    F = torch.nn.functional
+    H = h.shape[1]
+    outs = []
+    for t in range(x.shape[0]):
+        x_r, x_z, x_n = F.layer_norm(x[t] @ p["weight_ih"].T, (3 * H,), 1 + p["weight_ln_ih"], p["bias_ln_ih"],
+                                     eps).split(H, dim=1)
+        s_r, s_z, s_n = F.layer_norm(h @ p["weight_hh"].T, (3 * H,), 1 + p["weight_ln_hh"], p["bias_ln_hh"],
+                                     eps).split(H, dim=1)
+        r, z = torch.sigmoid(x_r + s_r), torch.sigmoid(x_z + s_z)
+        h = (1 - z) * torch.tanh(x_n + r * s_n) + z * h
+        outs.append(h)
+    return torch.stack(outs), (h,)
+
+
+@pytest.mark.parametrize("backend", rnnkit.available_backends())
+def test_gru_matches_torch_autograd(backend):
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    rnnkit.set_backend(backend)
+    eps = 1e-3
+    layer = nn.LayerNormGRU(3, 5, dtype=np.float64, eps=eps, rng=0)
+    rng = np.random.default_rng(2)
+    x, h0 = rng.standard_normal((6, 2, 3)), rng.standard_normal((1, 2, 5))
+    d_out, dh = rng.standard_normal((6, 2, 5)), rng.standard_normal((1, 2, 5))
+    out, h_n = layer(x, h0)
+    dx, dh0 = layer.backward(d_out, dh)
+    tp = {n[:-3]: torch.tensor(p.data, requires_grad=True) for n, p in layer.named_parameters()}
+    tx, th = (torch.tensor(a, requires_grad=True) for a in (x, h0[0]))
+    t_out, (t_h,) = _torch_lngru(torch, tx, th, tp, eps)
+    ((t_out * torch.tensor(d_out)).sum() + (t_h * torch.tensor(dh[0])).sum()).backward()
+    np.testing.assert_allclose(out, t_out.detach().numpy(), rtol=1e-12, atol=1e-13)
+    for got, want in ((dx, tx.grad), (dh0[0], th.grad)):
+        np.testing.assert_allclose(got, want.numpy(), rtol=1e-10, atol=1e-12)
+    for n, p in layer.named_parameters():
+        np.testing.assert_allclose(p.grad, tp[n[:-3]].grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=n)
 
 
 @pytest.mark.parametrize("backend", rnnkit.available_backends())

@@ -10,7 +10,7 @@ from rnnkit.nn.cells import _CellBase
 from rnnkit.nn.rnn import _check_device
 from rnnkit.nn.rnn_base import RNNBase
 
-__all__ = ["LayerNormLSTM", "LayerNormLSTMCell"]
+__all__ = ["LayerNormLSTM", "LayerNormLSTMCell", "LayerNormGRU", "LayerNormGRUCell"]
 
 
 def _check_eps(eps) -> float:
@@ -101,3 +101,66 @@ class LayerNormLSTMCell(_LayerNormCell):
     """
 
     mode = "LayerNormLSTM"
+
+
+class LayerNormGRU(_LayerNormLayer):
+    """GRU with layer normalisation, stacked and optionally bidirectional: the recipe of Ba,
+    Kiros & Hinton (2016) for the LSTM (the input and the recurrent products normalised
+    separately, each over all its gate pre-activations) applied to PyTorch's GRU.
+
+    Each layer and direction runs, with ``LN(v) = (1 + w) * (v - mean(v)) / sqrt(var(v) + eps)
+    + beta`` over the feature axis::
+
+        [x_r, x_z, x_n] = LN_ih(x_t @ W_ih.T)                  # (B, 3H)
+        [s_r, s_z, s_n] = LN_hh(h_{t-1} @ W_hh.T)              # (B, 3H)
+        r = sigmoid(x_r + s_r) ;  z = sigmoid(x_z + s_z) ;  n = tanh(x_n + r * s_n)
+        h_t = (1 - z) * n + z * h_{t-1}
+
+    The shifts are the gates' biases (the n block of ``beta_hh`` sits inside ``r * (.)``, as
+    PyTorch's ``b_hn``); the gains are stored as offsets from 1 (``weight_ln_*`` = gain - 1).
+    ``bias=False`` leaves out the shifts.
+
+    Shapes (T time, B batch, I input, H hidden, D = 2 if bidirectional else 1, L layers):
+    input ``(T, B, I)``, ``(B, T, I)`` with ``batch_first``, or ``(T, I)`` unbatched;
+    ``h0``/``h_n`` ``(L*D, B, H)``; output ``(T, B, D*H)`` ('concat'). Parameters per layer l
+    and direction: ``weight_ih_l{l}`` (3H, I_l), ``weight_hh_l{l}`` (3H, H),
+    ``weight_ln_ih_l{l}``, ``bias_ln_ih_l{l}``, ``weight_ln_hh_l{l}``, ``bias_ln_hh_l{l}``
+    (3H,); suffix ``_reverse`` for the reverse direction. ``eps`` (default 1e-5).
+
+    Example::
+
+        >>> import numpy as np
+        >>> from rnnkit import nn
+        >>> rnn = nn.LayerNormGRU(10, 20, bidirectional=True, rng=0)
+        >>> out, h_n = rnn(np.ones((5, 3, 10), np.float32))
+        >>> dx, dh0 = rnn.backward(np.ones_like(out))
+        >>> out.shape, h_n.shape, dx.shape
+        ((5, 3, 40), (2, 3, 20), (5, 3, 10))
+    """
+
+    mode = "LayerNormGRU"
+
+
+class LayerNormGRUCell(_LayerNormCell):
+    """One LayerNorm GRU step (the equations of :class:`LayerNormGRU`)::
+
+        [x_r, x_z, x_n] = LN_ih(x @ W_ih.T) ;  [s_r, s_z, s_n] = LN_hh(h @ W_hh.T)
+        h' = (1 - z) * tanh(x_n + r * s_n) + z * h
+
+    Args: ``input_size`` I, ``hidden_size`` H, ``bias`` (the LN shifts), ``dtype``, ``eps``,
+    ``rng``. Parameters: ``weight_ih`` (3H, I), ``weight_hh`` (3H, H), ``weight_ln_ih``,
+    ``bias_ln_ih``, ``weight_ln_hh``, ``bias_ln_hh`` (3H,). Call: ``h' = cell(x, h)``.
+    Backward: ``dx, dh = cell.backward(dh')``.
+
+    Example::
+
+        >>> import numpy as np
+        >>> from rnnkit import nn
+        >>> cell = nn.LayerNormGRUCell(10, 20, rng=0)
+        >>> h1 = cell(np.ones((3, 10), np.float32))
+        >>> dx, dh0 = cell.backward(np.ones_like(h1))
+        >>> h1.shape, dx.shape
+        ((3, 20), (3, 10))
+    """
+
+    mode = "LayerNormGRU"

@@ -13,7 +13,13 @@ import numpy as np
 from rnnkit.kernels._layernorm import ln_backward, ln_forward
 from rnnkit.kernels.fast._jit import kernel
 
-__all__ = ["ln_row", "ln_row_backward", "gain_shift", "project_ln", "input_backward"]
+__all__ = ["sigmoid", "ln_row", "ln_row_backward", "gain_shift", "project_ln", "input_backward"]
+
+
+@kernel
+def sigmoid(v):
+    """``1 / (1 + exp(-v))`` of a scalar (exp overflows to inf for v < -709: the result is 0)."""
+    return 1.0 / (1.0 + np.exp(-v))
 
 
 @kernel

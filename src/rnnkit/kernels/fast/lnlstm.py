@@ -20,15 +20,11 @@ from rnnkit.kernels._layernorm import ln_grads
 from rnnkit.kernels.fast._blas import mm_nn, mm_nt
 from rnnkit.kernels.fast._jit import kernel
 from rnnkit.kernels.fast._ln import gain_shift, input_backward, ln_row, ln_row_backward, project_ln
+from rnnkit.kernels.fast._ln import sigmoid as _sig
 from rnnkit.kernels.fast.rnn import lengths_array
 from rnnkit.kernels.lnlstm_ref import LN_C, LN_HH, LN_IH, LNLSTMCache
 
 __all__ = ["forward", "backward", "step"]
-
-
-@kernel
-def _sig(v):
-    return 1.0 / (1.0 + np.exp(-v))
 
 
 @kernel
