@@ -8,6 +8,7 @@ from rnnkit.nn.cross_entropy import CrossEntropyLoss
 from rnnkit.nn.dropout import Dropout
 from rnnkit.nn.embedding import Embedding
 from rnnkit.nn.indrnn import IndRNN, IndRNNCell
+from rnnkit.nn.layernorm_rnn import LayerNormGRU, LayerNormGRUCell, LayerNormLSTM, LayerNormLSTMCell
 from rnnkit.nn.linear import Linear
 from rnnkit.nn.loss import BCEWithLogitsLoss, HuberLoss, L1Loss, Loss, MSELoss
 from rnnkit.nn.minrnn import MinGRU, MinGRUCell, MinLSTM, MinLSTMCell
@@ -20,6 +21,7 @@ from rnnkit.nn.sequence import FinalState, Flatten, LastStep, WindowMLP, length_
 __all__ = [
     "Module", "Parameter", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "init",
     "IndRNN", "IndRNNCell", "MinGRU", "MinGRUCell", "MinLSTM", "MinLSTMCell",
+    "LayerNormLSTM", "LayerNormLSTMCell", "LayerNormGRU", "LayerNormGRUCell",
     "Linear", "Embedding", "Dropout", "Tanh", "ReLU", "Sigmoid", "Identity", "Sequential",
     "LastStep", "FinalState", "Flatten", "WindowMLP", "length_mask", "TemporalPooling", "GaussianNoise",
     "Loss", "MSELoss", "L1Loss", "HuberLoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
