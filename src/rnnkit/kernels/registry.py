@@ -7,7 +7,7 @@ in ``_RECORDS`` below (see ``docs/kernels.md``).
 
 from __future__ import annotations
 
-from rnnkit.kernels import gru_ref, indrnn_ref, lstm_ref, mingru_ref, minlstm_ref, rnn_ref
+from rnnkit.kernels import gru_ref, indrnn_ref, lstm_ref, mingru_ref, minlstm_ref, rnn_ref, sru_ref
 from rnnkit.kernels._kind import CellKind
 
 __all__ = ["KINDS", "get_kind"]
@@ -19,6 +19,7 @@ _RECORDS = (
     indrnn_ref.INDRNN,
     mingru_ref.MINGRU,
     minlstm_ref.MINLSTM,
+    sru_ref.SRU,
 )
 
 KINDS: dict[str, CellKind] = {k.name: k for k in _RECORDS}
