@@ -7,7 +7,8 @@ in ``_RECORDS`` below (see ``docs/kernels.md``).
 
 from __future__ import annotations
 
-from rnnkit.kernels import gru_ref, indrnn_ref, lngru_ref, lnlstm_ref, lstm_ref, mingru_ref, minlstm_ref, rnn_ref
+from rnnkit.kernels import (gru_ref, indrnn_ref, lngru_ref, lnlstm_ref, lstm_ref, mingru_ref, minlstm_ref, rnn_ref,
+                            sru_ref)
 from rnnkit.kernels._kind import CellKind
 
 __all__ = ["KINDS", "get_kind"]
@@ -20,6 +21,7 @@ _RECORDS = (
     mingru_ref.MINGRU,
     minlstm_ref.MINLSTM,
     lnlstm_ref.LNLSTM, lngru_ref.LNGRU,
+    sru_ref.SRU,
 )
 
 KINDS: dict[str, CellKind] = {k.name: k for k in _RECORDS}

@@ -17,10 +17,11 @@ from rnnkit.nn.noise import GaussianNoise
 from rnnkit.nn.pooling import TemporalPooling
 from rnnkit.nn.rnn import GRU, LSTM, RNN
 from rnnkit.nn.sequence import FinalState, Flatten, LastStep, WindowMLP, length_mask
+from rnnkit.nn.sru import SRU, SRUCell
 
 __all__ = [
     "Module", "Parameter", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "init",
-    "IndRNN", "IndRNNCell", "MinGRU", "MinGRUCell", "MinLSTM", "MinLSTMCell",
+    "IndRNN", "IndRNNCell", "MinGRU", "MinGRUCell", "MinLSTM", "MinLSTMCell", "SRU", "SRUCell",
     "LayerNormLSTM", "LayerNormLSTMCell", "LayerNormGRU", "LayerNormGRUCell",
     "Linear", "Embedding", "Dropout", "Tanh", "ReLU", "Sigmoid", "Identity", "Sequential",
     "LastStep", "FinalState", "Flatten", "WindowMLP", "length_mask", "TemporalPooling", "GaussianNoise",
