@@ -263,8 +263,8 @@ def test_options_are_checked_saved_and_shown(tmp_path):
         nn.GRU(2, 3, recurrent_dropout=1.5)
     with pytest.raises(ValueError, match="input_dropout must be"):
         nn.LSTM(2, 3, input_dropout=-0.1)
-    with pytest.raises(ValueError, match="recurrent_dropout is only supported by RNN, GRU, LSTM, got "
-                                         "recurrent_dropout=0.2 on RNNBase"):
+    with pytest.raises(ValueError, match=r"recurrent_dropout is only supported by the kinds RNN, GRU, LSTM, got it "
+                                         r"on RNNBase \(kind IndRNN\)"):
         RNNBase(2, 3, mode="IndRNN", recurrent_dropout=0.2)
     assert not any(get_kind(k).name == "IndRNN" for k in ("RNN", "GRU", "LSTM"))
     layer = nn.LSTM(2, 3, num_layers=2, recurrent_dropout=0.25, input_dropout=0.1, rng=0)
@@ -276,3 +276,58 @@ def test_options_are_checked_saved_and_shown(tmp_path):
     back.eval()
     layer.eval()
     np.testing.assert_array_equal(back(x)[0], layer(x)[0])
+
+
+# -- the cells: Keras's DropoutRNNCell (drawn on the first step, kept until reset) ----------
+@pytest.mark.parametrize("backend", rnnkit.available_backends())
+@pytest.mark.parametrize("cell_cls,layer_cls", [(nn.RNNCell, nn.RNN), (nn.LSTMCell, nn.LSTM), (nn.GRUCell, nn.GRU)])
+def test_cell_unrolled_equals_the_layer(backend, cell_cls, layer_cls):
+    rnnkit.set_backend(backend)
+    T, B, I, H = 5, 4, 3, 6
+    cell = cell_cls(I, H, dtype=np.float64, rng=np.random.default_rng(0), recurrent_dropout=0.5)
+    layer = layer_cls(I, H, dtype=np.float64, rng=0, recurrent_dropout=0.5)
+    for name, p in cell.named_parameters():
+        getattr(layer, name + "_l0").data = p.data.copy()
+    layer.rng = copy.deepcopy(cell.rng)              # the layer draws the cell's mask
+    x = np.random.default_rng(1).standard_normal((T, B, I))
+    lstm = cell_cls is nn.LSTMCell
+    s = (np.zeros((B, H)), np.zeros((B, H))) if lstm else np.zeros((B, H))
+    outs = []
+    for x_t in x:
+        s = cell(x_t, s)
+        outs.append(s[0] if lstm else s)
+    out, _ = layer(x)
+    np.testing.assert_allclose(np.stack(outs), out, rtol=1e-12, atol=1e-13)
+    d_out = np.random.default_rng(2).standard_normal(out.shape)
+    layer.backward(d_out)
+    g = (None, None) if lstm else None
+    for t in range(T - 1, -1, -1):
+        g = (d_out[t] + (0 if g[0] is None else g[0]), g[1]) if lstm else d_out[t] + (0 if g is None else g)
+        _, g = cell.backward(g)
+    for name, p in cell.named_parameters():
+        np.testing.assert_allclose(p.grad, getattr(layer, name + "_l0").grad, rtol=1e-11, atol=1e-12, err_msg=name)
+
+
+def test_cell_mask_is_kept_until_reset_and_can_be_passed():
+    cell = nn.RNNCell(2, 5, dtype=np.float64, rng=0, recurrent_dropout=0.5)
+    x, h = np.ones((3, 2)), np.ones((3, 5))
+    first = cell(x, h)
+    np.testing.assert_array_equal(cell(x, h), first)                  # the same mask at the next step
+    with pytest.raises(ValueError, match="call reset_dropout_mask"):
+        cell(np.ones((2, 2)), np.ones((2, 5)))
+    cell.reset_dropout_mask()
+    assert not np.array_equal(cell(x, h), first)
+    w, u = cell.weight_ih.data, cell.weight_hh.data
+    b = cell.bias_ih.data + cell.bias_hh.data
+    m = np.array([[0.0, 2.0, 2.0, 0.0, 2.0]] * 3)
+    cell.eval()                                      # a mask passed in is used in eval mode too
+    for mask in (m, m[0]):
+        xs, hs = (x, h) if mask.ndim == 2 else (x[0], h[0])
+        np.testing.assert_allclose(cell(xs, hs, recurrent_mask=mask), np.tanh(xs @ w.T + b + (mask * hs) @ u.T),
+                                   rtol=1e-14)
+    np.testing.assert_allclose(cell(x, h), np.tanh(x @ w.T + b + h @ u.T), rtol=1e-14)   # eval: no mask drawn
+    with pytest.raises(ValueError, match=r"recurrent_mask must have shape \(B, P\) = \(3, 5\)"):
+        cell(x, h, recurrent_mask=np.ones((3, 4)))
+    with pytest.raises(ValueError, match="recurrent_mask is only supported by the kinds RNN, GRU, LSTM"):
+        nn.IndRNNCell(2, 3)(np.ones((1, 2)), recurrent_mask=np.ones((1, 3)))
+    assert repr(nn.GRUCell(2, 3, recurrent_dropout=0.2)) == "GRUCell(2, 3, recurrent_dropout=0.2)"

@@ -23,9 +23,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit.kernels._recurrent_mask import MASK
+from rnnkit.kernels import KINDS
+from rnnkit.kernels._recurrent_mask import MASK, check_mask, supports
 
-__all__ = ["draw_mask", "with_mask"]
+__all__ = ["draw_mask", "with_mask", "StepMask", "check_supported"]
+
+
+def check_supported(kind, what: str, asked: bool, owner: str) -> None:
+    """A ValueError when ``asked`` (a dropout rate above 0, or a mask) and ``kind`` takes no recurrent mask."""
+    if asked and not supports(kind):
+        kinds = ", ".join(k.name for k in KINDS.values() if supports(k))
+        raise ValueError(f"{what} is only supported by the kinds {kinds}, got it on {owner} (kind {kind.name})")
 
 
 def draw_mask(rng: np.random.Generator, p: float, shape, dtype) -> np.ndarray | None:
@@ -46,3 +54,41 @@ def with_mask(options: dict, recurrent_mask: np.ndarray | None) -> dict:
     if recurrent_mask is None:
         return options
     return {**options, MASK: recurrent_mask}
+
+
+class StepMask:
+    """A cell's variational recurrent mask, as Keras's ``DropoutRNNCell``: drawn on the first
+    training step of a sequence, reused by every later step, forgotten by :meth:`reset` (call
+    it before each new sequence).
+
+    ``mask(p, rng, B, H, dtype, training, given)``: the (B, H) mask of this step: ``given`` when
+    the caller passes one (always applied, checked against (B, H)); else, in training with
+    ``p > 0``, the kept mask (drawn now if there is none); else None.
+
+    Example::
+
+        >>> import numpy as np
+        >>> m = StepMask()
+        >>> a = m.mask(0.5, np.random.default_rng(0), 2, 3, np.float32, True)
+        >>> b = m.mask(0.5, np.random.default_rng(1), 2, 3, np.float32, True)
+        >>> a is b, m.mask(0.5, None, 2, 3, np.float32, False)
+        (True, None)
+    """
+
+    def __init__(self):
+        self._kept = None
+
+    def reset(self) -> None:
+        self._kept = None
+
+    def mask(self, p, rng, B, H, dtype, training, given=None):
+        if given is not None:
+            return check_mask(given, B, H, dtype)
+        if not training or p == 0.0:
+            return None
+        if self._kept is None:
+            self._kept = draw_mask(rng, p, (B, H), dtype)
+        elif self._kept.shape != (B, H):
+            raise ValueError(f"the kept recurrent dropout mask is for a batch of {self._kept.shape[0]}, got a "
+                             f"step of {B}: call reset_dropout_mask() before each new sequence")
+        return self._kept

@@ -47,10 +47,9 @@ from rnnkit._checks import (
     owned,
 )
 from rnnkit.kernels import KINDS, STANDARD_PARAMETERS, CellKind, get_kind, implementation
-from rnnkit.kernels._recurrent_mask import supports as supports_recurrent_mask
 from rnnkit.nn._recurrence import DirectionParams, backward_direction, forward_direction
 from rnnkit.nn._state import state_arrays
-from rnnkit.nn._variational import draw_mask, with_mask
+from rnnkit.nn._variational import check_supported, draw_mask, with_mask
 from rnnkit.nn.directions import MERGE_MODES, merge, merge_backward, merge_saved, merged_size, suffix
 from rnnkit.nn.module import Module, Parameter, _as_float_dtype
 
@@ -139,10 +138,7 @@ class RNNBase(Module):
         self.rng = as_rng(rng)
         self.recurrent_dropout = check_float_range("recurrent_dropout", recurrent_dropout, 0.0, 1.0)
         self.input_dropout = check_float_range("input_dropout", input_dropout, 0.0, 1.0)
-        if self.recurrent_dropout and not supports_recurrent_mask(self.kind):
-            with_mask_kinds = ", ".join(k.name for k in KINDS.values() if supports_recurrent_mask(k))
-            raise ValueError(f"recurrent_dropout is only supported by {with_mask_kinds}, "
-                             f"got recurrent_dropout={recurrent_dropout} on {name}")
+        check_supported(self.kind, "recurrent_dropout", self.recurrent_dropout > 0, name)
         self.share_directions = check_bool("share_directions", share_directions)
         if self.share_directions and not self.bidirectional:
             raise ValueError("share_directions=True shares the weights of the two directions: it needs "
