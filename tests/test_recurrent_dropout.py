@@ -331,3 +331,20 @@ def test_cell_mask_is_kept_until_reset_and_can_be_passed():
     with pytest.raises(ValueError, match="recurrent_mask is only supported by the kinds RNN, GRU, LSTM"):
         nn.IndRNNCell(2, 3)(np.ones((1, 2)), recurrent_mask=np.ones((1, 3)))
     assert repr(nn.GRUCell(2, 3, recurrent_dropout=0.2)) == "GRUCell(2, 3, recurrent_dropout=0.2)"
+
+
+def test_estimators_network_builder_passes_recurrent_dropout():
+    from rnnkit.estimators import RNNClassifier
+
+    g = np.random.default_rng(0)
+    X = [g.standard_normal((int(g.integers(4, 9)), 2)) + (i % 2) for i in range(40)]
+    y = np.arange(40) % 2
+    clf = RNNClassifier(hidden_size=6, max_epochs=2, batch_size=8, random_state=0)
+    assert clf._recurrent_dropout == 0.0           # a constructor without the parameter: off
+    clf.recurrent_dropout = 0.3
+    clf.fit(X, y)
+    assert clf.model_.rnn.recurrent_dropout == 0.3
+    assert clf.predict(X).shape == (40,)
+    clf.recurrent_dropout = 1.5
+    with pytest.raises(ValueError, match="recurrent_dropout"):
+        clf.fit(X, y)

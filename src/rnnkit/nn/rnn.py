@@ -31,7 +31,9 @@ class RNN(RNNBase):
     Parameters per layer l and direction: ``weight_ih_l{l}`` (H, I_l), ``weight_hh_l{l}`` (H, H),
     ``bias_ih_l{l}``, ``bias_hh_l{l}`` (H,), with the suffix ``_reverse`` for the reverse direction.
     ``lengths=`` (B,) runs a variable-length batch: padded steps give zeros, ``h_n`` is each
-    sequence's last real step.
+    sequence's last real step. Beyond PyTorch (here and in LSTM, GRU): ``recurrent_dropout``
+    and ``input_dropout`` (variational: one mask per sequence at every step) and
+    ``share_directions`` (one set of weights for both directions); see :class:`RNNBase`.
 
     Example::
 

@@ -83,6 +83,17 @@ class RNNBase(Module):
 
     ``RNNBase(..., mode='GRU')`` makes a layer of any registered kind without its class (the
     diagnostics' one-direction copies do); ``options`` are the kind's own (``kind.options``).
+
+    ``recurrent_dropout``, ``input_dropout`` and ``share_directions`` are described in the
+    module docstring. Example::
+
+        >>> import numpy as np
+        >>> from rnnkit import nn
+        >>> lstm = nn.LSTM(3, 8, bidirectional=True, share_directions=True, recurrent_dropout=0.25, rng=0)
+        >>> out, (h_n, c_n) = lstm(np.ones((5, 2, 3), np.float32))     # training: masks drawn
+        >>> dx, _ = lstm.backward(np.ones_like(out))                   # the same masks
+        >>> out.shape, len(list(lstm.parameters()))                    # one set of weights
+        ((5, 2, 16), 4)
     """
 
     mode = "RNN"
