@@ -19,6 +19,7 @@ import pytest
 import rnnkit
 from helpers import check_fd
 from kernel_cases import assert_same_keys, problem, run
+from layer_gradients import check_layer_gradients
 from rnnkit import nn
 from rnnkit.kernels import get_kind, implementation
 from rnnkit.nn.rnn_base import RNNBase
@@ -192,19 +193,8 @@ def test_layer_gradients_with_both_masks_match_finite_differences(backend, cls, 
         layer.rng = copy.deepcopy(start)             # every forward draws the same masks
         return layer(x, state, lengths=lengths)
 
-    run_layer()
-    dx, ds0 = layer.backward(d_out, (d_hn, None) if cls is nn.LSTM else d_hn)
-
-    def loss():
-        with rnnkit.no_grad():                       # training mode: the masks are still drawn
-            out, s_n = run_layer()
-        return float((out * d_out).sum() + ((s_n[0] if cls is nn.LSTM else s_n) * d_hn).sum())
-
-    cfg = f"{cls.__name__} {kw} {backend}"
-    for name, prm in layer.named_parameters():
-        check_fd(f"grad of {name}", prm.grad, loss, prm.data, rng, n=4, config=cfg, rtol=1e-7)
-    check_fd("dx", dx, loss, x, rng, n=6, config=cfg, rtol=1e-7)
-    check_fd("dh0", ds0[0] if cls is nn.LSTM else ds0, loss, h0, rng, n=6, config=cfg, rtol=1e-7)
+    run_layer.x = x
+    check_layer_gradients(layer, run_layer, h0, d_out, d_hn, rng, f"{cls.__name__} {kw} {backend}", n=4)
 
 
 def test_masks_are_per_sequence_per_direction_and_per_forward():

@@ -8,11 +8,13 @@ backends), and onnxruntime on the exported file (ONNX's RNN ops get the weights 
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
 import rnnkit
-from helpers import check_fd
+from layer_gradients import check_layer_gradients
 from rnnkit import nn
 from rnnkit._grad_mode import inference_mode
 
@@ -68,30 +70,27 @@ def test_equals_torch_with_the_weights_copied_and_gradients_summed(backend, cls,
 @pytest.mark.parametrize("backend", rnnkit.available_backends())
 @pytest.mark.parametrize("cls,kw", [(nn.GRU, {"merge_mode": "mul", "reset_after": False}),
                                     (nn.LSTM, {"merge_mode": "sum"}), (nn.RNN, {"merge_mode": "ave"}),
-                                    (nn.GRU, {"recurrent_dropout": 0.0, "input_dropout": 0.0})])
+                                    (nn.GRU, {"recurrent_dropout": 0.3, "input_dropout": 0.2}),
+                                    (nn.LSTM, {"recurrent_dropout": 0.3, "proj_size": 2})])
 def test_gradients_match_finite_differences(backend, cls, kw):
     rnnkit.set_backend(backend)
     rng = np.random.default_rng(0)
     layer = cls(3, 4, num_layers=2, bidirectional=True, share_directions=True, batch_first=True,
-                dtype=np.float64, rng=1, **kw)
+                dtype=np.float64, rng=np.random.default_rng(1), **kw)
+    P = layer.output_size
     x, lengths = rng.standard_normal((3, 5, 3)), np.array([5, 2, 4])
-    h0 = rng.standard_normal((4, 3, 4))
+    h0 = rng.standard_normal((4, 3, P))
     state = (h0, rng.standard_normal((4, 3, 4))) if cls is nn.LSTM else h0
-    F = 8 if layer.merge_mode == "concat" else 4
-    d_out, d_hn = rng.standard_normal((3, 5, F)), rng.standard_normal((4, 3, 4))
-    layer(x, state, lengths=lengths)
-    dx, ds0 = layer.backward(d_out, (d_hn, None) if cls is nn.LSTM else d_hn)
+    F = 2 * P if layer.merge_mode == "concat" else P
+    d_out, d_hn = rng.standard_normal((3, 5, F)), rng.standard_normal((4, 3, P))
+    start = copy.deepcopy(layer.rng)
 
-    def loss():
-        with rnnkit.no_grad():
-            out, s_n = layer(x, state, lengths=lengths)
-        return float((out * d_out).sum() + ((s_n[0] if cls is nn.LSTM else s_n) * d_hn).sum())
+    def run_layer():
+        layer.rng = copy.deepcopy(start)             # with dropout: the same masks at every forward
+        return layer(x, state, lengths=lengths)
 
-    cfg = f"{cls.__name__} {kw} {backend}"
-    for name, p in layer.named_parameters():
-        check_fd(f"grad of {name}", p.grad, loss, p.data, rng, n=5, config=cfg, rtol=1e-7)
-    check_fd("dx", dx, loss, x, rng, n=6, config=cfg, rtol=1e-7)
-    check_fd("dh0", ds0[0] if cls is nn.LSTM else ds0, loss, h0, rng, n=6, config=cfg, rtol=1e-7)
+    run_layer.x = x
+    check_layer_gradients(layer, run_layer, h0, d_out, d_hn, rng, f"{cls.__name__} {kw} {backend}")
 
 
 def test_with_recurrent_dropout_both_directions_draw_their_own_mask():
