@@ -4,8 +4,10 @@ A kind supports the mask when its cache has a ``recurrent_mask`` field (RNN, GRU
 The layer passes it in the kernel options, ``options["recurrent_mask"]``: one (B, P) array
 per sequence batch and per (layer, direction), drawn once before the forward, entries 0 or
 1/(1-p), or None (no dropout). Every step multiplies the state that enters the recurrent
-product by it, the *same* mask at every step, one mask for all gates (Gal's tied variant,
-and Keras 3's ``recurrent_dropout``)::
+product by it, the *same* mask at every step, one mask for all gates: Gal & Ghahramani's
+tied form (their section 4, one dropout mask on h_{t-1} for the fused product), as in Keras 2's
+``implementation=2``; Keras 3's ``LSTMCell`` draws one mask per gate instead (its
+``dropout_mask_count = 4`` with ``recurrent_dropout``), which a fused product cannot apply::
 
     a_t = x_proj_t + (m * h_{t-1}) @ W_hh.T + b_hh              (every gate block)
 

@@ -15,8 +15,9 @@ Beyond PyTorch (keyword arguments, off by default):
 
 - ``recurrent_dropout`` p (Keras's name; Gal & Ghahramani 2016): in training, one mask m_h
   (B, P) per forward and per (layer, direction), 0 with probability p, else 1/(1-p),
-  multiplies ``h_{t-1}`` before the recurrent product at every step (one mask for all gates,
-  as Gal's tied variant and Keras 3); the kernels apply it (``kernels/_recurrent_mask.py``).
+  multiplies ``h_{t-1}`` before the recurrent product at every step (one mask for all gates:
+  Gal's tied form); the kernels apply it (``kernels/_recurrent_mask.py``). With truncated BPTT
+  each window is a forward, so each window draws its masks.
 - ``input_dropout`` p: the same with a mask m_x (B, I_l) on every layer's input x_t, one per
   forward and per (layer, direction), before the input projection.
 - ``share_directions`` (with ``bidirectional``): the reverse direction runs with the forward
