@@ -69,6 +69,7 @@ class RNNSequenceEstimator(BaseEstimator):
         check_int("num_layers", self.num_layers, 1)
         check_bool("bidirectional", self.bidirectional)
         check_float_range("dropout", self.dropout, 0.0, 0.99)
+        check_float_range("recurrent_dropout", self._recurrent_dropout, 0.0, 0.99)
         check_float_range("validation_fraction", self.validation_fraction, 0.0, 0.9)
         check_choice("input_type", self.input_type, INPUT_TYPES)
         check_int("embedding_dim", self.embedding_dim, 1)
@@ -124,15 +125,23 @@ class RNNSequenceEstimator(BaseEstimator):
         return self._encode(raw, lens), lens
 
     # -- the network --------------------------------------------------------------------------
+    @property
+    def _recurrent_dropout(self) -> float:
+        """``recurrent_dropout`` (variational, nn.RNNBase) of the recurrent layer; 0 for an
+        estimator whose constructor has no such parameter."""
+        return getattr(self, "recurrent_dropout", 0.0)
+
     def _build(self, n_out: int, seed: int) -> SequenceModel:
         tokens = self.input_kind_ == "tokens"
-        return SequenceModel(
+        model = SequenceModel(
             self.embedding_dim if tokens else self.n_features_in_, self.hidden_size, n_out,
             cell=self.cell, num_layers=self.num_layers, dropout=self.dropout, bidirectional=self.bidirectional,
             output=self._network_output(), num_embeddings=self.vocab_.size if tokens else None,
             padding_idx=0 if tokens else None, input_layers=tuple(self.input_layers),
             head_layers=tuple(self.head_layers),
             activation=self.activation, input_noise=self.input_noise, rng=seed)
+        model.rnn.recurrent_dropout = float(self._recurrent_dropout)   # read at each training forward
+        return model
 
     def _splits(self, split) -> tuple[list, list[int]]:
         """One ``(train_idx, val_idx)`` per network (``split(rng)`` draws one) and the seeds."""

@@ -23,6 +23,11 @@ Its backward, with ``g = dL/dh_t``::
                    dW_hh += [[dr, dz].T @ h_{t-1} ; dn.T @ s] ;  db_hh += sum_b [dr, dz, dn]
     d_x_proj_t = [dr, dz, dn]                                  # (B, 3H)
 
+With a variational recurrent mask ``m`` (B, H) (``kernels/_recurrent_mask.py``) every product
+reads ``hm = m * h_{t-1}`` instead of h_{t-1} (reset_before: ``s = r * hm``), while the carry
+``z * h_{t-1}`` and ``dz`` keep the unmasked state; the gradient that flows back through the
+products into h_{t-1} is multiplied by m, and ``dW_hh`` reads ``hm``.
+
 :mod:`rnnkit.kernels.reference` runs the step over a sequence.
 """
 
@@ -34,6 +39,7 @@ import numpy as np
 
 from rnnkit.kernels._common import sigmoid
 from rnnkit.kernels._kind import CellKind
+from rnnkit.kernels._recurrent_mask import mask_option, masked
 
 __all__ = ["GRU", "GRUCache", "step", "step_backward"]
 
@@ -48,6 +54,7 @@ class GRUCache(NamedTuple):
     lengths: np.ndarray | None   # (B,) or None
     reverse: bool
     reset_after: bool
+    recurrent_mask: np.ndarray | None = None   # (B, H) the variational recurrent mask, or None
 
 
 def _affine(h, W, b):
@@ -61,17 +68,18 @@ def step(xp, state, w, options):
     (h,) = state
     H = h.shape[1]
     W_hh, b_hh = w.W_hh, w.b_hh
+    hm = masked(h, mask_option(options))                     # the state the products read
     if options["reset_after"]:
-        s_all = _affine(h, W_hh, b_hh)                       # (B, 3H)
+        s_all = _affine(hm, W_hh, b_hh)                       # (B, 3H)
         r = sigmoid(xp[:, :H] + s_all[:, :H])
         z = sigmoid(xp[:, H:2 * H] + s_all[:, H:2 * H])
         s = s_all[:, 2 * H:]                                 # W_hn h + b_hn
         n = np.tanh(xp[:, 2 * H:] + r * s)
     else:
-        s_rz = _affine(h, W_hh[:2 * H], None if b_hh is None else b_hh[:2 * H])    # (B, 2H)
+        s_rz = _affine(hm, W_hh[:2 * H], None if b_hh is None else b_hh[:2 * H])    # (B, 2H)
         r = sigmoid(xp[:, :H] + s_rz[:, :H])
         z = sigmoid(xp[:, H:2 * H] + s_rz[:, H:])
-        s = r * h
+        s = r * hm
         n = np.tanh(xp[:, 2 * H:] + _affine(s, W_hh[2 * H:], None if b_hh is None else b_hh[2 * H:]))
     h_new = (1 - z) * n + z * h
     return (h_new,), {"h_prev": h, "gates": np.stack([r, z, n], axis=1), "s": s}
@@ -84,20 +92,22 @@ def step_backward(g, cache: GRUCache, t: int, w):
     gates, h_prev, s = cache.gates[t], cache.h_prev[t], cache.s[t]
     r, z, n = gates[:, 0], gates[:, 1], gates[:, 2]
     W_hh = w.W_hh
+    mask = cache.recurrent_mask
+    hm = masked(h_prev, mask)                                # what the products read
     dn = g_h * (1 - z) * (1 - n * n)
     dz = g_h * (h_prev - n) * z * (1 - z)
     dh = g_h * z
     if cache.reset_after:
         dr = dn * s * r * (1 - r)
         ds = np.concatenate([dr, dz, dn * r], axis=1)        # (B, 3H)
-        dh = dh + ds @ W_hh
-        dW = {"W_hh": ds.T @ h_prev, "b_hh": ds.sum(axis=0)}
+        dh = dh + masked(ds @ W_hh, mask)
+        dW = {"W_hh": ds.T @ hm, "b_hh": ds.sum(axis=0)}
     else:
         d_rh = dn @ W_hh[2 * H:]                             # (B, H)
-        dr = d_rh * h_prev * r * (1 - r)
+        dr = d_rh * hm * r * (1 - r)
         d_rz = np.concatenate([dr, dz], axis=1)              # (B, 2H)
-        dh = dh + d_rh * r + d_rz @ W_hh[:2 * H]
-        dW = {"W_hh": np.concatenate([d_rz.T @ h_prev, dn.T @ s], axis=0),
+        dh = dh + masked(d_rh * r + d_rz @ W_hh[:2 * H], mask)
+        dW = {"W_hh": np.concatenate([d_rz.T @ hm, dn.T @ s], axis=0),
               "b_hh": np.concatenate([d_rz, dn], axis=1).sum(axis=0)}
     return np.concatenate([dr, dz, dn], axis=1), (dh,), dW
 

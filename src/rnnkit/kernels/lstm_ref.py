@@ -18,6 +18,10 @@ Its backward, with ``g_h = dL/dh_t`` and ``g_c = dL/dc_t`` (from the output and 
     dL/dh_{t-1} = da @ W_hh ;  dL/dc_{t-1} = dc * f
     dW_hh += da.T @ h_{t-1} ;  db_hh += sum_b da ;  d_x_proj_t = da
 
+With a variational recurrent mask ``m`` (B, P) (``kernels/_recurrent_mask.py``) the product
+reads ``(m * h_{t-1}) @ W_hh.T``, ``dL/dh_{t-1} = m * (da @ W_hh)`` and
+``dW_hh += da.T @ (m * h_{t-1})``.
+
 :mod:`rnnkit.kernels.reference` runs the step over a sequence.
 """
 
@@ -29,6 +33,7 @@ import numpy as np
 
 from rnnkit.kernels._common import sigmoid
 from rnnkit.kernels._kind import CellKind
+from rnnkit.kernels._recurrent_mask import mask_option, masked
 
 __all__ = ["LSTM", "LSTMCache", "step", "step_backward"]
 
@@ -45,13 +50,14 @@ class LSTMCache(NamedTuple):
     hx: np.ndarray | None        # (T, B, I + P) [x_t | h_{t-1}] (compiled row split; h_prev is a view), else None
     lengths: np.ndarray | None   # (B,) or None
     reverse: bool
+    recurrent_mask: np.ndarray | None = None   # (B, P) the variational recurrent mask, or None
 
 
 def step(xp, state, w, options):
     """xp (B, 4H) = x_t @ W_ih.T + b_ih; state ``(h_{t-1}, c_{t-1})``. Returns ``(h_t, c_t), saved``."""
     h, c = state
     H = c.shape[1]
-    a = xp + h @ w.W_hh.T                                    # (B, 4H)
+    a = xp + masked(h, mask_option(options)) @ w.W_hh.T     # (B, 4H)
     if w.b_hh is not None:
         a = a + w.b_hh
     i = sigmoid(a[:, :H])
@@ -85,9 +91,10 @@ def step_backward(grad, cache: LSTMCache, t: int, w):
                          dc * cache.c_prev[t] * f * (1 - f),
                          dc * i * (1 - g * g),
                          dm * tanh_c * o * (1 - o)], axis=1)  # (B, 4H)
-    dW["W_hh"] = da.T @ cache.h_prev[t]
+    mask = cache.recurrent_mask
+    dW["W_hh"] = da.T @ masked(cache.h_prev[t], mask)
     dW["b_hh"] = da.sum(axis=0)
-    return da, (da @ w.W_hh, dc * f), dW
+    return da, (masked(da @ w.W_hh, mask), dc * f), dW
 
 
 LSTM = CellKind(

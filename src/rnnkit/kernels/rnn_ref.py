@@ -11,6 +11,10 @@ Its backward, with ``g = dL/dh_t`` (from the output and from step t+1)::
     dL/dh_{t-1} = da_t @ W_hh
     dW_hh += da_t.T @ h_{t-1} ;  db_hh += sum_b da_t ;  d_x_proj_t = da_t
 
+With a variational recurrent mask ``m`` (B, H) (``kernels/_recurrent_mask.py``) the product
+reads ``(m * h_{t-1}) @ W_hh.T``, ``dL/dh_{t-1} = m * (da_t @ W_hh)`` and
+``dW_hh += da_t.T @ (m * h_{t-1})``.
+
 f'(a_t) is written in terms of h_t, the state the next step starts from (``h_prev[t + 1]``,
 ``[t - 1]`` in reverse) or ``h_n`` after the last step: the cache holds no (T, B, H) array of
 outputs, and nothing the caller gets (``out`` and ``h_n`` are theirs to write into).
@@ -25,6 +29,7 @@ import numpy as np
 
 from rnnkit.kernels._common import sigmoid
 from rnnkit.kernels._kind import CellKind
+from rnnkit.kernels._recurrent_mask import mask_option, masked
 
 __all__ = ["RNN", "RNNCache", "ACTIVATIONS", "step", "step_backward"]
 
@@ -41,6 +46,7 @@ class RNNCache(NamedTuple):
     lengths: np.ndarray | None   # (B,) or None
     reverse: bool
     nonlinearity: str
+    recurrent_mask: np.ndarray | None = None   # (B, H) the variational recurrent mask, or None
 
 
 _F = {"tanh": np.tanh, "relu": lambda a: np.maximum(a, 0), "sigmoid": sigmoid}
@@ -51,7 +57,7 @@ _DF = {"tanh": lambda h: 1 - h * h, "relu": lambda h: (h > 0).astype(h.dtype), "
 def step(xp, state, w, options):
     """xp (B, H) = x_t @ W_ih.T + b_ih; state ``(h_{t-1},)``. Returns ``(h_t,), saved``."""
     (h,) = state
-    a = xp + h @ w.W_hh.T                                    # (B, H)
+    a = xp + masked(h, mask_option(options)) @ w.W_hh.T     # (B, H)
     if w.b_hh is not None:
         a = a + w.b_hh
     return (_F[options["nonlinearity"]](a),), {"h_prev": h}
@@ -64,7 +70,8 @@ def step_backward(g, cache: RNNCache, t: int, w):
     nxt = t - 1 if cache.reverse else t + 1                  # the next step in processing order
     h_t = cache.h_prev[nxt] if 0 <= nxt < T else cache.h_n   # (B, H) the state after step t
     da = g_h * _DF[cache.nonlinearity](h_t)                  # (B, H)
-    return da, (da @ w.W_hh,), {"W_hh": da.T @ cache.h_prev[t], "b_hh": da.sum(axis=0)}
+    mask = cache.recurrent_mask
+    return da, (masked(da @ w.W_hh, mask),), {"W_hh": da.T @ masked(cache.h_prev[t], mask), "b_hh": da.sum(axis=0)}
 
 
 RNN = CellKind(

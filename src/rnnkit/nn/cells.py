@@ -29,10 +29,11 @@ import math
 
 import numpy as np
 
-from rnnkit._checks import as_float_array, as_rng, check_bool, check_int, owned
+from rnnkit._checks import as_float_array, as_rng, check_bool, check_float_range, check_int, owned
 from rnnkit.kernels import STANDARD_PARAMETERS, CellKind, CellWeights, get_kind, implementation
 from rnnkit.nn._recurrence import DirectionParams, backward_direction, forward_direction
 from rnnkit.nn._state import state_arrays
+from rnnkit.nn._variational import StepMask, check_supported, with_mask
 from rnnkit.nn.module import Module, Parameter, _as_float_dtype
 from rnnkit.nn.rnn import _check_device
 from rnnkit.nn.rnn_base import pack_state
@@ -51,7 +52,7 @@ class _CellBase(Module):
 
     mode = "RNN"
 
-    def __init__(self, input_size, hidden_size, bias=True, dtype=None, rng=None, **options):
+    def __init__(self, input_size, hidden_size, bias=True, dtype=None, rng=None, recurrent_dropout=0.0, **options):
         super().__init__()
         self._kind = get_kind(self.mode)
         self._n_states = len(self._kind.state_names)
@@ -63,6 +64,9 @@ class _CellBase(Module):
             setattr(self, opt, value)
         self.dtype = _as_float_dtype(dtype)
         self.rng = as_rng(rng)
+        self.recurrent_dropout = check_float_range("recurrent_dropout", recurrent_dropout, 0.0, 1.0)
+        check_supported(self._kind, "recurrent_dropout", self.recurrent_dropout > 0, type(self).__name__)
+        self._step_mask = StepMask()        # Keras's cells: drawn on a sequence's first step, then kept
         H = self.hidden_size
         k = 1.0 / math.sqrt(H)
         shapes = self.kind.parameter_shapes(self.input_size, H, H)
@@ -100,8 +104,14 @@ class _CellBase(Module):
         states = [np.zeros(sh, self.dtype) if a is None else a for a, sh in zip(parts, shapes)]
         return x[None], tuple(states), batched     # x (1, B, I)
 
-    def forward(self, input, hx=None):
-        if not self.keeps_cache:
+    def reset_dropout_mask(self) -> None:
+        """Forget the kept recurrent dropout mask: the next training step of a new sequence draws one."""
+        self._step_mask.reset()
+
+    def forward(self, input, hx=None, recurrent_mask=None):
+        check_supported(self._kind, "recurrent_mask", recurrent_mask is not None, type(self).__name__)
+        masked = recurrent_mask is not None or (self.training and self.recurrent_dropout > 0)
+        if not self.keeps_cache and not masked:
             fast = self._step_no_cache(input, hx)      # streaming inference: one compiled call
             if fast is not None:
                 return fast
@@ -109,7 +119,12 @@ class _CellBase(Module):
         keep = self.keeps_cache
         if keep:
             x = owned(x, input)                 # saved for dW_ih: the caller may reuse its buffer
-        _, s_n, cache = forward_direction(implementation(self.kind), self.options, x, self._params(), s0, None,
+        options = self.options
+        if masked:                          # (B, H): h multiplied by it before the recurrent product
+            given = recurrent_mask if recurrent_mask is None or batched else np.asarray(recurrent_mask)[None]
+            options = with_mask(options, self._step_mask.mask(self.recurrent_dropout, self.rng, x.shape[1],
+                                                              self.hidden_size, self.dtype, self.training, given))
+        _, s_n, cache = forward_direction(implementation(self.kind), options, x, self._params(), s0, None,
                                           False, keep)
         if keep:
             self._push((cache, x.shape[1], batched))
@@ -184,6 +199,8 @@ class _CellBase(Module):
         for opt, value in self.options.items():
             if value != self.kind.defaults[opt]:
                 s += f", {opt}={value!r}"
+        if self.recurrent_dropout:
+            s += f", recurrent_dropout={self.recurrent_dropout}"
         return s
 
 
@@ -211,9 +228,9 @@ class RNNCell(_CellBase):
     mode = "RNN"
 
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None,
-                 dtype=None, *, rng=None):
+                 dtype=None, *, rng=None, recurrent_dropout=0.0):
         _check_device(device)
-        super().__init__(input_size, hidden_size, bias, dtype, rng, nonlinearity=nonlinearity)
+        super().__init__(input_size, hidden_size, bias, dtype, rng, recurrent_dropout, nonlinearity=nonlinearity)
 
 
 class LSTMCell(_CellBase):
@@ -241,9 +258,10 @@ class LSTMCell(_CellBase):
 
     mode = "LSTM"
 
-    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None, *, rng=None):
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None, *, rng=None,
+                 recurrent_dropout=0.0):
         _check_device(device)
-        super().__init__(input_size, hidden_size, bias, dtype, rng)
+        super().__init__(input_size, hidden_size, bias, dtype, rng, recurrent_dropout)
 
 
 class GRUCell(_CellBase):
@@ -274,6 +292,6 @@ class GRUCell(_CellBase):
     mode = "GRU"
 
     def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None, *,
-                 reset_after=True, rng=None):
+                 reset_after=True, rng=None, recurrent_dropout=0.0):
         _check_device(device)
-        super().__init__(input_size, hidden_size, bias, dtype, rng, reset_after=reset_after)
+        super().__init__(input_size, hidden_size, bias, dtype, rng, recurrent_dropout, reset_after=reset_after)

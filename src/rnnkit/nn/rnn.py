@@ -12,6 +12,12 @@ def _check_device(device) -> None:
         raise ValueError(f"device must be None or 'cpu' (rnnkit runs on the CPU), got {device!r}")
 
 
+def _variational_args(recurrent_dropout, input_dropout, share_directions) -> dict:
+    """The options beyond PyTorch's every layer here takes (see :class:`RNNBase`)."""
+    return {"recurrent_dropout": recurrent_dropout, "input_dropout": input_dropout,
+            "share_directions": share_directions}
+
+
 class RNN(RNNBase):
     """Elman RNN, stacked and optionally bidirectional.
 
@@ -25,7 +31,9 @@ class RNN(RNNBase):
     Parameters per layer l and direction: ``weight_ih_l{l}`` (H, I_l), ``weight_hh_l{l}`` (H, H),
     ``bias_ih_l{l}``, ``bias_hh_l{l}`` (H,), with the suffix ``_reverse`` for the reverse direction.
     ``lengths=`` (B,) runs a variable-length batch: padded steps give zeros, ``h_n`` is each
-    sequence's last real step.
+    sequence's last real step. Beyond PyTorch (here and in LSTM, GRU): ``recurrent_dropout``
+    and ``input_dropout`` (variational: one mask per sequence at every step) and
+    ``share_directions`` (one set of weights for both directions); see :class:`RNNBase`.
 
     Example::
 
@@ -42,11 +50,13 @@ class RNN(RNNBase):
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
                  batch_first=False, dropout=0.0, bidirectional=False, device=None, dtype=None,
-                 *, proj_size=0, merge_mode="concat", rng=None):
+                 *, proj_size=0, merge_mode="concat", rng=None, recurrent_dropout=0.0, input_dropout=0.0,
+                 share_directions=False):
         _check_device(device)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, proj_size, dtype=dtype, merge_mode=merge_mode,
-                         nonlinearity=nonlinearity, rng=rng)
+                         nonlinearity=nonlinearity, rng=rng, **_variational_args(
+                             recurrent_dropout, input_dropout, share_directions))
 
 
 class LSTM(RNNBase):
@@ -79,10 +89,12 @@ class LSTM(RNNBase):
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None,
-                 *, merge_mode="concat", rng=None):
+                 *, merge_mode="concat", rng=None, recurrent_dropout=0.0, input_dropout=0.0,
+                 share_directions=False):
         _check_device(device)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, proj_size, dtype=dtype, merge_mode=merge_mode, rng=rng)
+                         bidirectional, proj_size, dtype=dtype, merge_mode=merge_mode, rng=rng,
+                         **_variational_args(recurrent_dropout, input_dropout, share_directions))
 
 
 class GRU(RNNBase):
@@ -117,8 +129,10 @@ class GRU(RNNBase):
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, device=None, dtype=None,
-                 *, proj_size=0, merge_mode="concat", reset_after=True, rng=None):
+                 *, proj_size=0, merge_mode="concat", reset_after=True, rng=None, recurrent_dropout=0.0,
+                 input_dropout=0.0, share_directions=False):
         _check_device(device)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, proj_size, dtype=dtype, merge_mode=merge_mode,
-                         reset_after=reset_after, rng=rng)
+                         reset_after=reset_after, rng=rng, **_variational_args(
+                             recurrent_dropout, input_dropout, share_directions))

@@ -11,6 +11,19 @@ down to the layer below through ``dx``), and the directions' ``dx`` add up.
 ``merge_mode`` ('concat', 'sum', 'mul', 'ave') merges the two directions after every
 layer (:mod:`rnnkit.nn.directions`); with 'concat' (the default) the result equals PyTorch's.
 
+Beyond PyTorch (keyword arguments, off by default):
+
+- ``recurrent_dropout`` p (Keras's name; Gal & Ghahramani 2016): in training, one mask m_h
+  (B, P) per forward and per (layer, direction), 0 with probability p, else 1/(1-p),
+  multiplies ``h_{t-1}`` before the recurrent product at every step (one mask for all gates:
+  Gal's tied form); the kernels apply it (``kernels/_recurrent_mask.py``). With truncated BPTT
+  each window is a forward, so each window draws its masks.
+- ``input_dropout`` p: the same with a mask m_x (B, I_l) on every layer's input x_t, one per
+  forward and per (layer, direction), before the input projection.
+- ``share_directions`` (with ``bidirectional``): the reverse direction runs with the forward
+  direction's parameters (there are no ``*_reverse`` parameters; their gradients add up);
+  the two directions still have their own states, and their outputs merge as usual.
+
 Nothing here names a cell kind: a subclass sets ``mode`` to the name of a registered kind and
 everything else (gate count, state parts, options, projection, kernels) comes from its record,
 ``self.kind`` (:class:`rnnkit.kernels.CellKind`).
@@ -37,6 +50,7 @@ from rnnkit._checks import (
 from rnnkit.kernels import KINDS, STANDARD_PARAMETERS, CellKind, get_kind, implementation
 from rnnkit.nn._recurrence import DirectionParams, backward_direction, forward_direction
 from rnnkit.nn._state import state_arrays
+from rnnkit.nn._variational import check_supported, draw_mask, with_mask
 from rnnkit.nn.directions import MERGE_MODES, merge, merge_backward, merge_saved, merged_size, suffix
 from rnnkit.nn.module import Module, Parameter, _as_float_dtype
 
@@ -70,6 +84,17 @@ class RNNBase(Module):
 
     ``RNNBase(..., mode='GRU')`` makes a layer of any registered kind without its class (the
     diagnostics' one-direction copies do); ``options`` are the kind's own (``kind.options``).
+
+    ``recurrent_dropout``, ``input_dropout`` and ``share_directions`` are described in the
+    module docstring. Example::
+
+        >>> import numpy as np
+        >>> from rnnkit import nn
+        >>> lstm = nn.LSTM(3, 8, bidirectional=True, share_directions=True, recurrent_dropout=0.25, rng=0)
+        >>> out, (h_n, c_n) = lstm(np.ones((5, 2, 3), np.float32))     # training: masks drawn
+        >>> dx, _ = lstm.backward(np.ones_like(out))                   # the same masks
+        >>> out.shape, len(list(lstm.parameters()))                    # one set of weights
+        ((5, 2, 16), 4)
     """
 
     mode = "RNN"
@@ -88,6 +113,9 @@ class RNNBase(Module):
         dtype=None,
         merge_mode: str = "concat",
         rng=None,
+        recurrent_dropout: float = 0.0,
+        input_dropout: float = 0.0,
+        share_directions: bool = False,
         mode: str | None = None,
         **options,
     ):
@@ -120,6 +148,13 @@ class RNNBase(Module):
             setattr(self, opt, value)
         self.dtype = _as_float_dtype(dtype)
         self.rng = as_rng(rng)
+        self.recurrent_dropout = check_float_range("recurrent_dropout", recurrent_dropout, 0.0, 1.0)
+        self.input_dropout = check_float_range("input_dropout", input_dropout, 0.0, 1.0)
+        check_supported(self.kind, "recurrent_dropout", self.recurrent_dropout > 0, name)
+        self.share_directions = check_bool("share_directions", share_directions)
+        if self.share_directions and not self.bidirectional:
+            raise ValueError("share_directions=True shares the weights of the two directions: it needs "
+                             "bidirectional=True, got bidirectional=False")
         if self.dropout > 0 and self.num_layers == 1:
             warnings.warn(
                 "dropout > 0 with num_layers=1 has no effect: dropout acts between layers",
@@ -142,6 +177,11 @@ class RNNBase(Module):
         """Size of h_t per direction: proj_size if set, else hidden_size."""
         return self.proj_size or self.hidden_size
 
+    def parameter_suffix(self, layer: int, direction: int) -> str:
+        """The suffix of the parameters (layer, direction) runs with: ``suffix(layer, direction)``,
+        or the forward direction's with ``share_directions``."""
+        return suffix(layer, 0 if self.share_directions else direction)
+
     def _layer_input_size(self, layer: int) -> int:
         if layer == 0:
             return self.input_size
@@ -151,7 +191,7 @@ class RNNBase(Module):
         H, P = self.hidden_size, self.output_size
         k = 1.0 / math.sqrt(H)
         for layer in range(self.num_layers):
-            for d in range(self.num_directions):
+            for d in range(1 if self.share_directions else self.num_directions):
                 sfx = suffix(layer, d)
                 shapes = self.kind.parameter_shapes(self._layer_input_size(layer), H, P)
                 self._extra_names = tuple(n for n in shapes if n not in STANDARD_PARAMETERS)
@@ -162,7 +202,7 @@ class RNNBase(Module):
                     setattr(self, pname + sfx, Parameter(data))
 
     def _direction_params(self, layer: int, d: int) -> DirectionParams:
-        sfx = suffix(layer, d)
+        sfx = self.parameter_suffix(layer, d)
         get = self._parameters.get
         extra = {n: get(n + sfx) for n in self._extra_names if get(n + sfx) is not None}
         return DirectionParams(
@@ -246,22 +286,21 @@ class RNNBase(Module):
             for d in range(D):
                 idx = layer * D + d
                 s0 = tuple(s[idx] for s in states0)
+                in_mask, rec_mask = self._variational_masks(B, layer_in.shape[2])
                 out, s_n, c = forward_direction(
-                    impl, self.options, layer_in, self._direction_params(layer, d), s0, lengths, bool(d), keep,
+                    impl, with_mask(self.options, rec_mask), layer_in if in_mask is None else layer_in * in_mask,
+                    self._direction_params(layer, d), s0, lengths, bool(d), keep,
                 )
                 outs.append(out)
-                dir_caches.append(c)
+                dir_caches.append((c, in_mask))
                 for k, s in enumerate(s_n):
                     finals[k].append(s)
             merged = merge(self.merge_mode, outs)
             mask = None
-            if self.training and self.dropout > 0 and layer < self.num_layers - 1:
-                keep_p = 1.0 - self.dropout
-                if keep_p == 0.0:
-                    mask = np.zeros_like(merged)
-                else:
-                    mask = (self.rng.random(merged.shape) < keep_p).astype(self.dtype) / self.dtype.type(keep_p)
-                merged = merged * mask
+            if self.training and layer < self.num_layers - 1:
+                mask = draw_mask(self.rng, self.dropout, merged.shape, self.dtype)
+                if mask is not None:
+                    merged = merged * mask
             if keep:
                 layer_caches.append((dir_caches, merge_saved(self.merge_mode, outs), mask))
             layer_in = merged
@@ -270,6 +309,14 @@ class RNNBase(Module):
             self._push((layer_caches, out.shape, batched, lengths))
         h_n = tuple(np.stack(f) for f in finals)
         return self._format_output(out, h_n, batched)
+
+    def _variational_masks(self, B: int, I: int):
+        """One (layer, direction)'s masks for this forward: the input mask (B, I) and the
+        recurrent mask (B, P), each None when its dropout is off or out of training."""
+        if not self.training:
+            return None, None
+        return (draw_mask(self.rng, self.input_dropout, (B, I), self.dtype),
+                draw_mask(self.rng, self.recurrent_dropout, (B, self.output_size), self.dtype))
 
     def _format_output(self, out, states, batched):
         if not batched:
@@ -312,9 +359,12 @@ class RNNBase(Module):
             for dd in range(D):
                 idx = layer * D + dd
                 ds_n = tuple(s[idx] if s is not None else None for s in d_states_n)
+                cache, in_mask = dir_caches[dd]
                 dxi, ds0 = backward_direction(
-                    np.ascontiguousarray(parts[dd]), ds_n, self._direction_params(layer, dd), dir_caches[dd],
+                    np.ascontiguousarray(parts[dd]), ds_n, self._direction_params(layer, dd), cache,
                 )
+                if in_mask is not None:
+                    dxi = dxi * in_mask
                 dx = dxi if dx is None else dx + dxi
                 for k, s in enumerate(ds0):
                     d_states0[k][idx] = s
@@ -346,10 +396,16 @@ class RNNBase(Module):
             s += ", batch_first=True"
         if self.dropout:
             s += f", dropout={self.dropout}"
+        if self.recurrent_dropout:
+            s += f", recurrent_dropout={self.recurrent_dropout}"
+        if self.input_dropout:
+            s += f", input_dropout={self.input_dropout}"
         if self.bidirectional:
             s += ", bidirectional=True"
             if self.merge_mode != "concat":
                 s += f", merge_mode={self.merge_mode!r}"
+            if self.share_directions:
+                s += ", share_directions=True"
         if self.dtype != np.float32:
             s += f", dtype={self.dtype}"
         return s

@@ -35,9 +35,11 @@ import numpy as np
 
 from rnnkit.kernels import _workspace as workspace
 from rnnkit.kernels._kind import Forward, Grads
+from rnnkit.kernels._recurrent_mask import check_mask, mask_option
 from rnnkit.kernels.fast._blas import mm_nn, mm_nt
 from rnnkit.kernels.fast._gemm import PANEL, pack
 from rnnkit.kernels.fast._jit import kernel
+from rnnkit.kernels.fast._mask import mask_inplace, mask_into
 from rnnkit.kernels.fast._matvec import matvec_rows, products
 from rnnkit.kernels.fast._pool import run_rows, shift, split_threads
 from rnnkit.kernels.fast.gru_seq import grad_rows, n_rows, reset_rows, rz_rows
@@ -50,9 +52,11 @@ __all__ = ["forward", "backward", "step"]
 
 @kernel
 def _forward_loop(x4, W_hh, W_rz, W_n, b_hn, h, lens, reverse, reset_after, keep, out,
-                  h_prev_all, gates_all, g4_all, s_all, r_ws, sn):
+                  h_prev_all, gates_all, g4_all, s_all, r_ws, sn, rmask, hm):
     """h (B, H): h0 on entry, h_n on exit. gates_all (T, B, 3H) and g4_all (T, B, 3, H) are
-    views of one store; without ``keep`` the stores are one scratch step (1, B, ...)."""
+    views of one store; without ``keep`` the stores are one scratch step (1, B, ...).
+    rmask (B, H): the recurrent mask (None: off), hm (B, H) <- m * h_{t-1}, what the products
+    and ``r * h`` read (the carry ``z * h`` reads h)."""
     T, B, _, H = x4.shape
     zero = x4.dtype.type(0.0)
     for k in range(T):
@@ -61,11 +65,15 @@ def _forward_loop(x4, W_hh, W_rz, W_n, b_hn, h, lens, reverse, reset_after, keep
         if keep:
             h_prev_all[t] = h
         a2 = gates_all[tk]                                    # (B, 3H)
+        hv = h
+        if rmask is not None:
+            mask_into(h, rmask, hm)
+            hv = hm
         if reset_after:
-            mm_nt(h, W_hh, a2, zero)                          # (B, 3H) = h @ W_hh.T
+            mm_nt(hv, W_hh, a2, zero)                         # (B, 3H) = h @ W_hh.T
         else:
-            mm_nt(h, W_rz, a2[:, :2 * H], zero)               # (B, 2H) = h @ W_hh[:2H].T
-        rz_rows(0, B, x4[t], g4_all[tk], h, r_ws, reset_after)
+            mm_nt(hv, W_rz, a2[:, :2 * H], zero)              # (B, 2H) = h @ W_hh[:2H].T
+        rz_rows(0, B, x4[t], g4_all[tk], hv, r_ws, reset_after)
         if not reset_after:
             mm_nt(r_ws, W_n, sn, zero)                        # (B, H) = (r * h) @ W_hn.T
         n_rows(0, B, t, x4[t], g4_all[tk], b_hn, r_ws, sn, s_all[tk], reset_after, lens, out[t], h)
@@ -73,7 +81,7 @@ def _forward_loop(x4, W_hh, W_rz, W_n, b_hn, h, lens, reverse, reset_after, keep
 
 @kernel
 def _backward_loop(d_out, dh, W_hh, W_rz, W_n, h_prev_all, g4_all, s_all, lens, reverse, reset_after,
-                   d_x_proj, d4, d_s_all, ws, ws4, g_ws, dhz, tmp):
+                   d_x_proj, d4, d_s_all, ws, ws4, g_ws, dhz, tmp, rmask):
     """dh (B, H): dL/dh_n on entry, dL/dh0 on exit. d_x_proj (T, B, 3H) and d4 (T, B, 3, H)
     are views of one array; ws (B, 3H) and ws4 (B, 3, H) of one workspace."""
     T, B, _, H = d4.shape
@@ -86,8 +94,12 @@ def _backward_loop(d_out, dh, W_hh, W_rz, W_n, h_prev_all, g4_all, s_all, lens, 
             mm_nn(ws, W_hh, tmp, zero)                        # (B, H) = [dr, dz, ds_n] @ W_hh
         else:
             mm_nn(d_x_proj[t][:, 2 * H:], W_n, tmp, zero)     # (B, H) = d(r * h) = dn @ W_hn
+            if rmask is not None:
+                mask_inplace(tmp, rmask)                      # d(r * m * h) reaches h through m
             reset_rows(0, B, t, tmp, g4_all[t], h_prev_all[t], d4[t], dhz, lens)
             mm_nn(d_x_proj[t][:, :2 * H], W_rz, tmp, zero)    # (B, H) = [dr, dz] @ W_hh[:2H]
+        if rmask is not None:
+            mask_inplace(tmp, rmask)                          # m * (the products' gradient)
         carry_rows(0, B, t, tmp, dhz, dh, lens)
 
 
@@ -122,7 +134,8 @@ def forward(x, w, state0, lengths, reverse, keep, options):
     lens = lengths_array(lengths)
     x4, g4_all = x_proj.reshape(T, B, 3, H), gates_all.reshape(Tk, B, 3, H)
     r_ws, sn = np.empty((B, H), dt), np.empty((B, H), dt)
-    nth = split_threads(dt, B, H)
+    rmask = check_mask(mask_option(options), B, H, dt)
+    nth = split_threads(dt, B, H) if rmask is None else 1    # a recurrent mask runs the serial loop
     if nth > 1:                                               # each thread runs all steps of its rows
         from rnnkit.kernels.fast.gru_workers import FORWARD, forward_worker
 
@@ -136,10 +149,11 @@ def forward(x, w, state0, lengths, reverse, keep, options):
         run_rows(forward_worker.address, ctx, B, nth)
     else:
         _forward_loop(x4, W_hh, W_hh[:2 * H], W_hh[2 * H:], b_hn, h, lens, bool(reverse), reset_after,
-                      bool(keep), out, h_prev_all, gates_all, g4_all, s_all, r_ws, sn)
+                      bool(keep), out, h_prev_all, gates_all, g4_all, s_all, r_ws, sn, rmask,
+                      None if rmask is None else np.empty((B, H), dt))
     cache = None
     if keep:
-        cache = GRUCache(x, h_prev_all, gates_all.reshape(T, B, 3, H), s_all, lengths, reverse, reset_after)
+        cache = GRUCache(x, h_prev_all, gates_all.reshape(T, B, 3, H), s_all, lengths, reverse, reset_after, rmask)
     return Forward(out, (h,), cache)
 
 
@@ -158,7 +172,8 @@ def backward(d_out, d_state, w, cache: GRUCache):
     ws = np.empty((B, 3 * H), dt)
     g_ws, dhz, dh_new = np.empty((B, H), dt), np.empty((B, H), dt), np.empty((B, H), dt)
     lens = lengths_array(cache.lengths)
-    nth = split_threads(dt, B, H)
+    rmask = cache.recurrent_mask
+    nth = split_threads(dt, B, H) if rmask is None else 1
     if nth > 1:                                               # each thread runs all steps of its rows
         from rnnkit.kernels.fast.gru_workers import BACKWARD, backward_worker
 
@@ -174,8 +189,8 @@ def backward(d_out, d_state, w, cache: GRUCache):
     else:
         _backward_loop(d_out, dh, W_hh, W_hh[:2 * H], W_hh[2 * H:], h_prev_all, g4_all, s_all, lens,
                        bool(cache.reverse), bool(reset_after), d_x_proj, d4, d_s_all, ws, ws.reshape(B, 3, H), g_ws,
-                       dhz, dh_new)
-    Hp = h_prev_all.reshape(-1, H)                            # (T*B, H)
+                       dhz, dh_new, rmask)
+    Hp = (h_prev_all if rmask is None else h_prev_all * rmask).reshape(-1, H)   # (T*B, H) what the products read
     dxp = d_x_proj.reshape(-1, 3 * H)                         # (T*B, 3H)
     dW_hh = np.empty((3 * H, H), dt)
     dW_hh[:2 * H] = dxp[:, :2 * H].T @ Hp
@@ -217,6 +232,8 @@ def _step(x, h, W_ih, W_hh, b_ih, b_hh, has_bias, reset_after):
 
 def step(x, state, w, options):
     """The contract's one step (no cache). x (B, I), state ``(h,)``; arrays of one float dtype."""
+    if mask_option(options) is not None:                      # a recurrent mask: a one-step forward
+        return forward(x[None], w, state, None, False, False, options).state
     W_ih, W_hh, b_ih, b_hh, _, _ = w
     has_bias = b_ih is not None
     if not has_bias:

@@ -35,9 +35,11 @@ import numpy as np
 from rnnkit._checks import check_shape
 from rnnkit.kernels import _workspace as workspace
 from rnnkit.kernels._kind import Forward, Grads
+from rnnkit.kernels._recurrent_mask import check_mask, mask_option
 from rnnkit.kernels.fast._blas import mm_nn, mm_nt
 from rnnkit.kernels.fast._gemm import PANEL, pack, pack_transposed
 from rnnkit.kernels.fast._jit import kernel
+from rnnkit.kernels.fast._mask import mask_inplace, mask_into
 from rnnkit.kernels.fast._matvec import products
 from rnnkit.kernels.fast._pool import run_rows, shift, split_threads
 from rnnkit.kernels.fast.lstm_rows import gate_rows, grad_rows
@@ -49,13 +51,14 @@ __all__ = ["forward", "backward", "step"]
 
 @kernel
 def _forward_loop(x4, bias4, W_hh, W_hr, has_proj, h, c, lens, reverse, keep, out,
-                  h_prev_all, c_prev_all, gates_all, g4_all, tanh_c_all, m_all, m, hp, c_new):
+                  h_prev_all, c_prev_all, gates_all, g4_all, tanh_c_all, m_all, m, hp, c_new, rmask, hm):
     """The whole sequence in one call.
 
     x4 (T, B, 4, H) is x_proj with a gate axis, bias4 (4, H) the bias added to it (b_ih + b_hh,
     added here instead of in a separate NumPy pass). h (B, P), c (B, H): initial state on entry,
     final state on exit. gates_all (T, B, 4H) and g4_all (T, B, 4, H) are two views of the
     store of activated gates; without ``keep`` all stores are one scratch step (1, B, ...).
+    rmask (B, P): the recurrent mask (None: off; hm (B, P) its workspace).
     """
     T, B, _, H = x4.shape
     P = h.shape[1]
@@ -67,7 +70,11 @@ def _forward_loop(x4, bias4, W_hh, W_hr, has_proj, h, c, lens, reverse, keep, ou
         if keep:
             h_prev_all[t] = h
             c_prev_all[t] = c
-        mm_nt(h, W_hh, gates_all[tk], zero)                   # (B, 4H) = h_{t-1} @ W_hh.T
+        if rmask is None:
+            mm_nt(h, W_hh, gates_all[tk], zero)               # (B, 4H) = h_{t-1} @ W_hh.T
+        else:
+            mask_into(h, rmask, hm)
+            mm_nt(hm, W_hh, gates_all[tk], zero)              # (B, 4H) = (m * h_{t-1}) @ W_hh.T
         gate_rows(0, B, t, x4[t], True, bias4, g4_all[tk], c, c_new, tanh_c_all[tk], m, lens, not has_proj, out[t],
                   h)
         if has_proj:
@@ -86,7 +93,7 @@ def _forward_loop(x4, bias4, W_hh, W_hr, has_proj, h, c, lens, reverse, keep, ou
 
 @kernel
 def _backward_loop(d_out, dh, dc, W_hh, W_hr, has_proj, c_prev_all, g4_all, tanh_c_all, lens,
-                   reverse, d_x_proj, d4, dh_out_all, gh, dm, dct, tmp):
+                   reverse, d_x_proj, d4, dh_out_all, gh, dm, dct, tmp, rmask):
     """dh (B, P), dc (B, H): gradients of the final state on entry, of the initial on exit.
 
     d_x_proj (T, B, 4H) and d4 (T, B, 4, H) are two views of one array.
@@ -113,6 +120,8 @@ def _backward_loop(d_out, dh, dc, W_hh, W_hr, has_proj, c_prev_all, g4_all, tanh
         grad_rows(0, B, t, d_out[t], dh, not has_proj, gh, dmv, dc, dct, g4_all[t], c_prev_all[t],
                   tanh_c_all[t], d4[t], lens)
         mm_nn(d_x_proj[t], W_hh, tmp, zero)                   # (B, P) = da @ W_hh
+        if rmask is not None:
+            mask_inplace(tmp, rmask)                          # m * (da @ W_hh)
         for b in range(B):
             if not (has_len and t >= lens[b]):
                 for p in range(P):
@@ -133,7 +142,8 @@ def forward(x, w, state0, lengths, reverse, keep, options):
     check_shape("W_hh", np.asarray(w.W_hh), (G4, P))
     check_shape("h0", np.asarray(h0), (B, P))
     check_shape("c0", np.asarray(c0), (B, H))
-    nth = split_threads(dt, B, H)
+    rmask = check_mask(mask_option(options), B, P, dt)
+    nth = split_threads(dt, B, H) if rmask is None else 1    # a recurrent mask runs the serial loop
     fused = nth > 1                                           # the input projection inside the step products
     if not fused:
         x_proj = workspace.empty((T, B, G4), dt)
@@ -168,11 +178,12 @@ def forward(x, w, state0, lengths, reverse, keep, options):
         run_rows(forward_worker.address, ctx, B, nth)
     else:
         _forward_loop(x_proj.reshape(T, B, 4, H), bias4, W_hh, W_hr_a, has_proj, h, c, lens, bool(reverse),
-                      bool(keep), out, h_prev_all, c_prev_all, gates_all, g4_all, tanh_c_all, m_all, m, hp, c_new)
+                      bool(keep), out, h_prev_all, c_prev_all, gates_all, g4_all, tanh_c_all, m_all, m, hp, c_new,
+                      rmask, None if rmask is None else np.empty((B, P), dt))
     cache = None
     if keep:
         cache = LSTMCache(x, h_prev_all, c_prev_all, gates_all.reshape(T, B, 4, H), tanh_c_all,
-                          m_all if has_proj else None, hx_all if Ix else None, lengths, reverse)
+                          m_all if has_proj else None, hx_all if Ix else None, lengths, reverse, rmask)
     return Forward(out, (h, c), cache)
 
 
@@ -199,7 +210,8 @@ def backward(d_out, d_state, w, cache: LSTMCache):
     lens = lengths_array(cache.lengths)
     d4 = d_x_proj.reshape(T, B, 4, H)
     gh, dm, dct, dh_new = np.empty((B, P), dt), np.empty((B, H), dt), np.empty((B, H), dt), np.empty((B, P), dt)
-    nth = split_threads(dt, B, H)
+    rmask = cache.recurrent_mask
+    nth = split_threads(dt, B, H) if rmask is None else 1
     if nth > 1:                                               # each thread runs all steps of its rows
         from rnnkit.kernels.fast.lstm_workers import BACKWARD, backward_worker
 
@@ -213,8 +225,10 @@ def backward(d_out, d_state, w, cache: LSTMCache):
         run_rows(backward_worker.address, ctx, B, nth)
     else:
         _backward_loop(d_out, dh, dc, W_hh, W_hr_a, has_proj, c_prev_all, g4_all, tanh_c_all, lens,
-                       bool(cache.reverse), d_x_proj, d4, dh_out_all, gh, dm, dct, dh_new)
+                       bool(cache.reverse), d_x_proj, d4, dh_out_all, gh, dm, dct, dh_new, rmask)
     Ix = hx_all.shape[2] - P
+    if rmask is not None:
+        hx_all = hx_all * rmask                                             # (T, B, P) m * h_{t-1} (Ix = 0)
     dW_cat = d_x_proj.reshape(-1, 4 * H).T @ hx_all.reshape(-1, Ix + P)    # (4H, Ix + P)
     dW_hh = dW_cat[:, Ix:]
     dW_hr = None
@@ -249,6 +263,8 @@ def _step(x, h, c, W_ih, W_hh, b_ih, b_hh, has_bias):
 
 def step(x, state, w, options):
     """The contract's one step (no cache). x (B, I), state ``(h, c)``; arrays of one float dtype."""
+    if mask_option(options) is not None:                      # a recurrent mask: a one-step forward
+        return forward(x[None], w, state, None, False, False, options).state
     W_ih, W_hh, b_ih, b_hh, W_hr, _ = w
     has_bias = b_ih is not None
     if not has_bias:

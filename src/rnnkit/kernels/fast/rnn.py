@@ -35,9 +35,11 @@ import numpy as np
 from rnnkit._checks import check_shape
 from rnnkit.kernels import _workspace as workspace
 from rnnkit.kernels._kind import Forward, Grads
+from rnnkit.kernels._recurrent_mask import check_mask, mask_option
 from rnnkit.kernels.fast._blas import mm_nn, mm_nt
 from rnnkit.kernels.fast._gemm import pack, pack_transposed
 from rnnkit.kernels.fast._jit import kernel
+from rnnkit.kernels.fast._mask import mask_inplace, mask_into
 from rnnkit.kernels.fast._matvec import products
 from rnnkit.kernels.fast._pool import run_rows, shift, split_threads
 from rnnkit.kernels.fast.rnn_seq import carry_rows, grad_rows, step_rows
@@ -50,21 +52,26 @@ NO_LENGTHS = np.zeros(0, np.int64)
 
 
 @kernel
-def _forward_loop(x_proj, bias, W_hh, h, lens, reverse, act, keep, out, h_prev_all):
+def _forward_loop(x_proj, bias, W_hh, h, lens, reverse, act, keep, out, h_prev_all, rmask, hm):
     """h (B, H) holds h0 on entry and h_n on exit; out (T, B, H) also serves as workspace;
-    bias (H,) is added to x_proj in the step pass."""
+    bias (H,) is added to x_proj in the step pass. rmask (B, H) the recurrent mask (None: off;
+    hm (B, H) its workspace)."""
     T, B, H = x_proj.shape
     zero = x_proj.dtype.type(0.0)
     for k in range(T):
         t = T - 1 - k if reverse else k
         if keep:
             h_prev_all[t] = h
-        mm_nt(h, W_hh, out[t], zero)                          # (B, H) = h_{t-1} @ W_hh.T
+        if rmask is None:
+            mm_nt(h, W_hh, out[t], zero)                      # (B, H) = h_{t-1} @ W_hh.T
+        else:
+            mask_into(h, rmask, hm)
+            mm_nt(hm, W_hh, out[t], zero)                     # (B, H) = (m * h_{t-1}) @ W_hh.T
         step_rows(0, B, t, x_proj[t], True, bias, out[t], act, lens, h)
 
 
 @kernel
-def _backward_loop(d_out, dh, W_hh, hx_all, h_last, lens, reverse, act, d_x_proj, tmp):
+def _backward_loop(d_out, dh, W_hh, hx_all, h_last, lens, reverse, act, d_x_proj, tmp, rmask):
     """dh (B, H) holds dL/dh_n on entry and dL/dh0 on exit; fills d_x_proj (T, B, H).
 
     h_t, whose f'(a_t) is needed, is the state before the next step in processing order,
@@ -82,6 +89,8 @@ def _backward_loop(d_out, dh, W_hh, hx_all, h_last, lens, reverse, act, d_x_proj
         h_t = h_last if last else hx_all[nxt]                # (B, I + H): h_t in the last H columns
         grad_rows(0, B, t, d_out[t], dh, h_t, 0 if last else Ix, act, d_x_proj[t], lens)
         mm_nn(d_x_proj[t], W_hh, tmp, zero)                   # (B, H) = da @ W_hh
+        if rmask is not None:
+            mask_inplace(tmp, rmask)                          # m * (da @ W_hh)
         carry_rows(0, B, t, tmp, None, dh, lens)
 
 
@@ -100,7 +109,8 @@ def forward(x, w, state0, lengths, reverse, keep, options):
     check_shape("x", x, (T, B, np.shape(W_ih)[1]))     # the packed product reads by these shapes
     check_shape("W_hh", np.asarray(w.W_hh), (H, H))
     check_shape("h0", np.asarray(state0[0]), (B, H))
-    nth = split_threads(dt, B, H)
+    rmask = check_mask(mask_option(options), B, H, dt)
+    nth = split_threads(dt, B, H) if rmask is None else 1    # a recurrent mask runs the serial loop
     if nth == 1:
         x_proj = workspace.empty((T, B, H), dt)
         np.matmul(x.reshape(T * B, -1), np.asarray(W_ih, dtype=dt).T, out=x_proj.reshape(T * B, H))
@@ -120,12 +130,14 @@ def forward(x, w, state0, lengths, reverse, keep, options):
                             Wp=pack_transposed(W_ih, W_hh), h=h, lens=lens, out=out, hx_all=hx_all, bias=bias)
         run_rows(forward_worker.address, ctx, B, nth)
     else:
-        _forward_loop(x_proj, bias, W_hh, h, lens, bool(reverse), act, bool(keep), out, h_prev_all)
+        _forward_loop(x_proj, bias, W_hh, h, lens, bool(reverse), act, bool(keep), out, h_prev_all, rmask,
+                      None if rmask is None else np.empty((B, H), dt))
     # h_t for f'(a_t) is derived from h_prev and h_n in backward: the cache holds no array the
     # caller gets (out, h_n are theirs to write into)
     cache = None
     if keep:
-        cache = RNNCache(x, h_prev_all, h.copy(), hx_all if Ix else None, lengths, reverse, options["nonlinearity"])
+        cache = RNNCache(x, h_prev_all, h.copy(), hx_all if Ix else None, lengths, reverse, options["nonlinearity"],
+                         rmask)
     return Forward(out, (h,), cache)
 
 
@@ -148,7 +160,8 @@ def backward(d_out, d_state, w, cache: RNNCache):
     lens = lengths_array(cache.lengths)
     act = ACT_CODES[cache.nonlinearity]
     dh_new = np.empty((B, H), dt)
-    nth = split_threads(dt, B, H)
+    rmask = cache.recurrent_mask
+    nth = split_threads(dt, B, H) if rmask is None else 1
     if nth > 1:                                               # each thread runs all steps of its rows
         from rnnkit.kernels.fast.rnn_workers import BACKWARD, backward_worker
 
@@ -159,7 +172,9 @@ def backward(d_out, d_state, w, cache: RNNCache):
                              Wip=pack(W_ih), dx=dx, db_rows=db_rows)   # Wip (ceil(I/16), H, 16)
         run_rows(backward_worker.address, ctx, B, nth)
     else:
-        _backward_loop(d_out, dh, W_hh, hx_all, h_last, lens, bool(cache.reverse), act, d_x_proj, dh_new)
+        _backward_loop(d_out, dh, W_hh, hx_all, h_last, lens, bool(cache.reverse), act, d_x_proj, dh_new, rmask)
+    if rmask is not None:
+        hx_all = hx_all * rmask                                           # (T, B, H) m * h_{t-1} (Ix = 0)
     dW_cat = d_x_proj.reshape(-1, H).T @ hx_all.reshape(-1, Ix + H)       # (H, Ix + H), one GEMM
     dW_hh = dW_cat[:, Ix:]
     dxp = d_x_proj.reshape(T * B, H)
@@ -189,6 +204,8 @@ def _step(x, h, W_ih, W_hh, b_ih, b_hh, has_bias, act):
 
 def step(x, state, w, options):
     """The contract's one step (no cache). x (B, I), state ``(h,)``; arrays of one float dtype."""
+    if mask_option(options) is not None:                      # a recurrent mask: a one-step forward
+        return forward(x[None], w, state, None, False, False, options).state
     W_ih, W_hh, b_ih, b_hh, _, _ = w
     has_bias = b_ih is not None
     if not has_bias:
