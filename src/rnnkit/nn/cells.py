@@ -5,7 +5,9 @@ gradient of that one step. Unrolling a cell by hand over T steps and calling ``b
 T times in reverse order (the caches are a LIFO stack) is backpropagation through time.
 
 The equations are those of the kind's reference step (``kernels/<kind>_ref.py``); in eval
-mode or under ``no_grad`` a step is one compiled call of the kernels' ``step`` (nothing kept).
+mode or under ``no_grad`` a step is one compiled call of the kernels' ``step`` (nothing kept); in
+training, RNN/GRU/LSTM steps on the compiled kernels take ``kernels/fast/step_train`` (a step and its
+own backward, the weights read from the parameters at every call: no packing, nothing cached).
 
 Example (the time loop written out; loss = sum of the last h)::
 
@@ -86,6 +88,29 @@ class _CellBase(Module):
         return DirectionParams(get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"), None,
                                {n: get(n) for n in self._extra_names})
 
+    def _train_path(self, dt):
+        """``(forward, backward)`` of the compiled one-step training path (``kernels/fast/step_train``)
+        when this cell's kernels are the compiled ones of a kind that has it and every weight is a
+        C-contiguous array of ``dt``; else None (the general path through the sequence kernels)."""
+        compiled = self._kind.compiled
+        if compiled is None or self._extra_names or implementation(self._kind).forward.__module__ != compiled:
+            return None
+        from rnnkit.kernels.fast.step_train import PATHS
+
+        path = PATHS.get(compiled)
+        if path is None:
+            return None
+        for p in self._parameters.values():
+            if type(p.data) is not np.ndarray or p.data.dtype != dt or not p.data.flags.c_contiguous:
+                return None
+        return path
+
+    def _weights(self) -> tuple:
+        """(W_ih, W_hh, b_ih, b_hh) as they are now (read at every step: nothing is cached)."""
+        get = self._parameters.get
+        return tuple(None if p is None else p.data for p in (get("weight_ih"), get("weight_hh"), get("bias_ih"),
+                                                             get("bias_hh")))
+
     def _prepare(self, x, hx):
         x = as_float_array("input", x, self.dtype)
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
@@ -118,6 +143,13 @@ class _CellBase(Module):
         x, s0, batched = self._prepare(input, hx)
         keep = self.keeps_cache
         if keep:
+            path = self._train_path(x.dtype)
+            if path is not None:                # a training step with its own backward (no packing, no pool)
+                x_t = np.ascontiguousarray(owned(x[0], input))
+                s_n, saved = path[0](x_t, s0, self._weights(), self.options)
+                self._push((saved, x_t.shape[0], batched, path[1]))
+                return pack_state(tuple(s if batched else s[0] for s in s_n))
+        if keep:
             x = owned(x, input)                 # saved for dW_ih: the caller may reuse its buffer
         options = self.options
         if masked:                          # (B, H): h multiplied by it before the recurrent product
@@ -127,7 +159,7 @@ class _CellBase(Module):
         _, s_n, cache = forward_direction(implementation(self.kind), options, x, self._params(), s0, None,
                                           False, keep)
         if keep:
-            self._push((cache, x.shape[1], batched))
+            self._push((cache, x.shape[1], batched, None))
         return pack_state(tuple(s if batched else s[0] for s in s_n))
 
     def _step_no_cache(self, x, hx):
@@ -181,11 +213,16 @@ class _CellBase(Module):
 
         Returns ``dx`` and the gradient of the input state; adds into every ``p.grad``.
         """
-        cache, B, batched = self._peek()    # popped once the arguments pass
+        cache, B, batched, step_backward = self._peek()    # popped once the arguments pass
         H = self.hidden_size
         ds = state_arrays(d_state, "d_state", tuple(f"d{n}" for n in self.kind.state_names),
                           ((B, H),) * self._n_states, self.dtype, batched, f"{type(self).__name__}.backward")
         self._pop()
+        if step_backward is not None:
+            get = self._parameters.get
+            grads = (get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"))
+            dx, d_s0 = step_backward(ds, cache, self._weights(), grads)
+            return (dx if batched else dx[0]), pack_state(tuple(s if batched else s[0] for s in d_s0))
         d_out = ds[0][None] if ds[0] is not None else np.zeros((1, B, H), self.dtype)
         d_n = (None,) + tuple(ds[1:])
         dx, d_s0 = backward_direction(d_out, d_n, self._params(), cache)
