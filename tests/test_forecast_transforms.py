@@ -115,6 +115,20 @@ def test_scaler_is_fitted_on_the_training_part_only():
     assert tf.mean[0] == pytest.approx(u.mean()) and tf.std[0] == pytest.approx(u.std())
 
 
+def test_an_insignificant_drift_is_dropped():
+    # lag-12 differences u: n = 48 of them count as 48 / 12 = 4 observations, so the drift is kept
+    # when |mean| > 2 std / sqrt(4) = std; here u alternates 1 +- 1.5 (mean 1, std 1.5): dropped,
+    # and with 1 +- 0.5 (std 0.5): kept
+    for spread, kept in ((1.5, False), (0.5, True)):
+        u = 1.0 + spread * np.tile([1.0, -1.0], 24)
+        y = np.concatenate([np.zeros(12), u])                # z_t - z_{t-12} = u for t >= 12 ...
+        for t in range(12, 60):
+            y[t] = y[t - 12] + u[t - 12]
+        tf = SeriesTransform.fit(y[:, None], False, (12,), scale=True)
+        assert tf.std[0] == pytest.approx(spread)
+        assert tf.mean[0] == (pytest.approx(1.0) if kept else 0.0)
+
+
 def test_plan_transform_rules():
     t = np.arange(144.0)
     seasonal = (100 * np.exp(0.01 * t) * (1 + 0.2 * np.sin(2 * np.pi * t / 12)))[:, None]

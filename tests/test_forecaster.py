@@ -270,7 +270,9 @@ def test_zero_output_is_the_drift_baseline_and_fallback_keeps_it(monkeypatch):
     from rnnkit.estimators import forecaster as mod
     from rnnkit.estimators.baselines import drift_forecast
 
-    y = np.cumsum(np.random.default_rng(5).normal(0.3, 1.0, size=80))
+    # (a clear drift: mean step 0.84, t = 8.2 > 2); without one (t = -1.6) w_hat = 0 is the naive forecast
+    steps = np.random.default_rng(5).normal(0.0, 1.0, size=80)
+    y, flat = np.cumsum(steps + 1.0), np.cumsum(steps)
     real = mod.train_network
 
     def worse_than_baseline(net, *args, **kwargs):
@@ -282,6 +284,9 @@ def test_zero_output_is_the_drift_baseline_and_fallback_keeps_it(monkeypatch):
     est = RNNForecaster(horizon=5, differencing="first", log=False, season_length=1, random_state=0, **FAST).fit(y)
     assert est.fallbacks_ == [True]
     np.testing.assert_allclose(est.predict(), drift_forecast(y, 5), rtol=1e-12)
+    est = RNNForecaster(horizon=5, differencing="first", log=False, season_length=1, random_state=0, **FAST).fit(flat)
+    assert est.fallbacks_ == [True]
+    np.testing.assert_allclose(est.predict(), naive_forecast(flat, 5), rtol=1e-12)
     monkeypatch.setattr(mod, "train_network", real)
     est = RNNForecaster(horizon=5, differencing="first", log=False, season_length=1, fallback=False,
                         random_state=0, **FAST).fit(y)
