@@ -10,6 +10,24 @@ Usage::
 
     python examples/regress_adding_problem.py                 # GRU, 10000 training sequences
     python examples/regress_adding_problem.py --cell lstm --seed 1
+
+Figures (2 cores shared with other jobs, so noisy; the settings of the first command):
+
+=============================  ======  ========  ========  ==========  ===================
+defaults                       epochs  wall      CPU       test MSE    load average (1 min)
+=============================  ======  ========  ========  ==========  ===================
+``tol=1e-3`` (now)             32      149 s     274 s     1.5e-5      0.0 before, 2.1 after
+``tol=0`` (before)             100     409 s     786 s     1.2e-6      0.6 before, 2.0 after
+=============================  ======  ========  ========  ==========  ===================
+
+The first epoch already gets below 0.01 (validation MSE 0.002 after epoch 1, 0.0004 after
+epoch 2): the problem is solved in a few seconds of training. What took the time before was
+early stopping that counted every gain, however small: the validation MSE kept shrinking
+(1e-4, 1e-5, 1e-6 ...), so each of the 100 epochs "improved" and the run never stopped.
+With ``tol=1e-3`` (a gain must exceed 0.1 % of the targets' variance) it stops 21 epochs
+after the last such gain. On a loaded machine the wall and CPU times grow far beyond the
+load's share (OpenBLAS threads waiting on each other): a run at load 11 was still training
+after 20 minutes.
 """
 
 from __future__ import annotations

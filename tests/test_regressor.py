@@ -108,3 +108,31 @@ def test_scikit_learn_clone_and_cross_val_score():
     assert is_regressor(est) and clone(est).get_params() == est.get_params()
     scores = cross_val_score(est, X, y, cv=2)
     assert scores.shape == (2,) and np.all(np.isfinite(scores))
+
+
+def _stop_epoch(val_losses, tol: float, patience: int) -> int:
+    """The epoch early stopping ends at, by hand: a gain counts when it beats the best counted by > tol."""
+    best, wait = np.inf, 0
+    for epoch, v in enumerate(val_losses, 1):
+        if v < best - tol:
+            best, wait = v, 0
+        else:
+            wait += 1
+            if wait > patience:
+                return epoch
+    return len(val_losses)
+
+
+def test_tol_counts_only_gains_above_it_and_small_gains_add_up():
+    X, y = _means(80)
+    params = {**FAST, "max_epochs": 25, "lr_schedule": None}               # patience alters no step
+    free = RNNRegressor(**params, patience=100, tol=0.0).fit(X, y).history_.history["val_loss"]
+    assert len(free) == 25
+    stop = _stop_epoch(free, 0.03, 2)
+    assert 4 <= stop < 25                                   # the rule stops this run early, not at once
+    assert free[0] - free[1] < 0.03 and free[1] - free[2] < 0.03 and free[0] - free[2] < 0.03 < free[0] - free[3]
+    assert RNNRegressor().tol == 1e-3
+    tolerant = RNNRegressor(**params, patience=2, tol=0.03).fit(X, y)
+    assert tolerant.history_.history["val_loss"] == free[:stop]
+    with pytest.raises(ValueError, match="tol"):
+        RNNRegressor(**params, patience=2, tol=-1.0).fit(X, y)

@@ -6,9 +6,12 @@ the best weights kept, a time budget.
     opt = Adam(lr, weight_decay)                    # optionally ReduceLROnPlateau on `monitor`
     fit(model, train, val_data=val, epochs=max_epochs, callbacks=[
         KeepBest(monitor),                          # snapshot the best epoch's weights ...
-        EarlyStopping(monitor, patience),           # stop after `patience` epochs without gain
+        EarlyStopping(monitor, patience, tol),      # stop after `patience` epochs without a gain > tol
         MaxTime(seconds)])                          # stop once the budget is spent
     # ... and at the end the model holds the best epoch's weights (KeepBest restores them)
+
+``tol`` (0 unless the estimator has one): a gain of at most ``tol`` in the monitored value
+does not count as one for early stopping (gains add up until they exceed it).
 
 ``monitor`` is a validation value (``val_loss``, ``val_accuracy``) when there is a
 validation set, else the training loss.
@@ -25,7 +28,7 @@ import numpy as np
 from rnnkit._checks import check_float_range, check_int
 from rnnkit.train.callbacks import Callback, EarlyStopping, LearningRateScheduler, _Improvement
 
-__all__ = ["FitSettings", "KeepBest", "MaxTime", "train_network"]
+__all__ = ["FitSettings", "KeepBest", "MaxTime", "TrainingClock", "train_network"]
 
 
 class KeepBest(Callback):
@@ -65,19 +68,50 @@ class KeepBest(Callback):
         self.weights = None if w is None else {str(k): np.array(v) for k, v in w.items()}
 
 
-class MaxTime(Callback):
-    """Stop training once ``seconds`` of wall time have passed since it began."""
+class TrainingClock(Callback):
+    """The wall seconds a run has trained, counting those of the run a checkpoint resumed.
 
-    def __init__(self, seconds: float):
-        self.seconds = check_float_range("max_time", seconds, 0.0, math.inf)
-        self.start = None
-        self.expired = False
+    ``elapsed()`` runs from ``on_train_begin``; a checkpoint keeps ``{"elapsed": seconds}``
+    as of its writing, and a run resumed from it goes on from there (so a time budget is the
+    whole run's, not each sitting's). ``now`` is the clock (``time.monotonic``).
+    """
+
+    now = staticmethod(time.monotonic)
+
+    def __init__(self):
+        self._spent, self._start = 0.0, None
+
+    def setup(self, trainer) -> None:
+        self._spent, self._start = 0.0, None           # before a checkpoint may restore _spent
 
     def on_train_begin(self, trainer) -> None:
-        self.start = time.monotonic()
+        self._start = self.now() - self._spent
+
+    def elapsed(self) -> float:
+        return self._spent if self._start is None else self.now() - self._start
+
+    def state_dict(self) -> dict:
+        return {"elapsed": self.elapsed()}
+
+    def load_state_dict(self, state: dict) -> None:
+        spent = state.get("elapsed", 0.0) if isinstance(state, dict) else None    # files of old runs: none
+        if isinstance(spent, bool) or not isinstance(spent, (int, float)) or not 0 <= spent < math.inf:
+            raise ValueError(f"{type(self).__name__} state must hold the seconds spent 'elapsed' >= 0, "
+                             f"got {state!r:.80}")
+        self._spent = float(spent)
+
+
+class MaxTime(TrainingClock):
+    """Stop training once ``seconds`` of wall time have passed since it began (a resumed run:
+    since the run it continues began, see :class:`TrainingClock`)."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = check_float_range("max_time", seconds, 0.0, math.inf)
+        self.expired = False
 
     def on_batch_end(self, trainer, step, logs) -> None:
-        if time.monotonic() - self.start >= self.seconds:
+        if self.elapsed() >= self.seconds:
             self.expired = True
             trainer.stop_training = True
 
@@ -92,6 +126,7 @@ class FitSettings:
     weight_decay: float = 0.0
     clip_grad_norm: float | None = 1.0
     patience: int = 10
+    tol: float = 0.0
     reduce_lr_patience: int | None = None
     max_time: float | None = None
     verbose: int = 0
@@ -104,6 +139,7 @@ class FitSettings:
         if self.clip_grad_norm is not None:
             check_float_range("clip_grad_norm", self.clip_grad_norm, 1e-12, math.inf)
         check_int("patience", self.patience, 0)
+        check_float_range("tol", self.tol, 0.0, math.inf)
         if self.reduce_lr_patience is not None:
             check_int("reduce_lr_patience", self.reduce_lr_patience, 0)
         if self.max_time is not None:
@@ -141,7 +177,7 @@ def train_network(model, train_data, *, settings: FitSettings, loss, val_data=No
         monitor = "val_loss" if val_data is not None else "loss"
     opt = optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     keep = KeepBest(monitor)
-    cbs = [keep, EarlyStopping(monitor, patience=settings.patience)]
+    cbs = [keep, EarlyStopping(monitor, patience=settings.patience, min_delta=settings.tol)]
     if settings.reduce_lr_patience is not None:
         sched = optim.lr_scheduler.ReduceLROnPlateau(opt, mode=keep.tracker.mode, factor=0.5,
                                                       patience=settings.reduce_lr_patience)

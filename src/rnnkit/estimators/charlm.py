@@ -12,8 +12,8 @@ import numpy as np
 from rnnkit._checks import as_rng, check_choice, check_float_range, check_int
 from rnnkit.data.vocab import CharVocab
 from rnnkit.estimators._base import BaseEstimator, check_is_fitted
-from rnnkit.estimators._budget_schedule import CosineToBudget
 from rnnkit.estimators._persist import register_estimator
+from rnnkit.estimators._schedule import CosineDecay
 from rnnkit.estimators._text_source import read_documents
 from rnnkit.estimators._text_stream import fit_stream
 from rnnkit.estimators._training import FitSettings, train_network
@@ -74,9 +74,10 @@ class CharLM(BaseEstimator):
     window to window (the gradient flows back ``bptt`` steps at most). Adam, gradient
     clipping, and, on the held-out validation text, early stopping and the best epoch's
     weights. The learning rate either anneals to 0 over the budget (``lr_schedule='cosine'``:
-    :mod:`rnnkit.estimators._budget_schedule`, over ``max_time`` when given, else over
-    ``max_epochs`` epochs) or halves on a plateau of the validation loss (``'plateau'``);
-    the default ``'auto'`` anneals when ``max_time`` is given, else halves on plateaus.
+    :class:`rnnkit.estimators._schedule.CosineDecay` with ``floor = 0``, over ``max_epochs``
+    epochs of steps and, when given, ``max_time`` seconds, whichever runs out first) or
+    halves on a plateau of the validation loss (``'plateau'``); the default ``'auto'``
+    anneals when ``max_time`` is given, else halves on plateaus.
 
     Text in (``fit``, ``score``): a string, a path of a text file or of a folder of files,
     or a list of those (see :func:`rnnkit.estimators._text_source.read_documents`: a ``str``
@@ -149,14 +150,30 @@ class CharLM(BaseEstimator):
         check_int("min_count", self.min_count, 1)
         check_choice("lr_schedule", self.lr_schedule, ("auto", "cosine", "plateau", "constant"))
 
-    def fit(self, text, y=None, *, suffixes=None) -> CharLM:
+    def fit(self, text, y=None, *, suffixes=None, checkpoint=None, resume: bool = False) -> CharLM:
         """Train on ``text`` (a string, a file, a folder, or a list of those); returns ``self``.
 
         ``y`` is ignored (scikit-learn's signature). ``suffixes``: for folders, the name
         endings of the files to read (e.g. ``('.py', '.txt')``; None: every file).
+
+        ``checkpoint``: a path written after every epoch (weights, optimizer, callbacks, the
+        walk's position, the random generators, the schedule's steps and seconds spent);
+        ``resume=True`` continues the run saved there. Give the same text and settings
+        again: the split, the vocabulary and the initial weights are rebuilt from
+        ``random_state``, which must then be an int. Without ``max_time`` the resumed run
+        ends with the same weights, bit for bit, as one never interrupted; with it, the
+        seconds spent up to the checkpoint count against the budget (and the cosine
+        schedule's clock) and the rest is spent after the resume, so that run depends on
+        the machine's speed, as any run cut by ``max_time``.
         """
         self._check_params()
         settings = FitSettings.from_estimator(self)
+        if resume and checkpoint is None:
+            raise ValueError("resume=True needs checkpoint=<path of the run's checkpoint>")
+        if checkpoint is not None and (self.random_state is None or isinstance(self.random_state, bool)
+                                       or not isinstance(self.random_state, (int, np.integer))):
+            raise ValueError("checkpoint= needs an int random_state (a resumed run rebuilds the validation split "
+                             f"and the initial weights from it), got random_state={self.random_state!r}")
         docs = read_documents(text, suffixes=suffixes, name="text")
         total = sum(len(d) for d in docs)
         if total == 0:
@@ -184,13 +201,15 @@ class CharLM(BaseEstimator):
             settings.reduce_lr_patience = None
         if schedule == "cosine":
             per_epoch = self.steps_per_epoch or -(-((ids.shape[0] - 1) // streams) // self.bptt)
-            callbacks.append(CosineToBudget(self.max_time, settings.max_epochs * per_epoch))
+            callbacks.append(CosineDecay(settings.lr, settings.max_epochs * per_epoch, floor=0.0,
+                                         seconds=self.max_time))
 
         self.vocab_ = vocab
         self.model_ = self._build_model(len(vocab), rng)
         self.history_, keep = train_network(
             self.model_, ids, settings=settings, loss="cross_entropy", val_data=val_ids, metrics=["bpc"],
-            callbacks=callbacks, fit_fn=fit_stream, k=self.bptt, steps_per_epoch=self.steps_per_epoch)
+            callbacks=callbacks, checkpoint=checkpoint, resume=resume, fit_fn=fit_stream, k=self.bptt,
+            steps_per_epoch=self.steps_per_epoch)
         counts = np.bincount(ids, minlength=len(vocab))
         freq = counts[counts > 0] / ids.shape[0]
         self.unigram_bpc_ = float(-(freq * np.log2(freq)).sum())

@@ -64,6 +64,11 @@ class RNNRegressor(RNNSequenceEstimator):
         (1.0), patience (20), lr_schedule (``'cosine'``), validation_fraction (0.1), refit
         (False), max_time (None), random_state (None), verbose (0): training, as in
         RNNClassifier.
+        tol: early stopping counts a drop of the validation loss as a gain only when it
+            exceeds ``tol`` (default 1e-3; drops add up until they do). The loss is the MSE
+            of the standardised targets, so ``tol`` is a share of the targets' variance (an
+            :math:`R^2` gain of 0.001): without it a solved problem trains on for every epoch
+            that shaves off a little more (the adding problem: ``examples/regress_adding_problem.py``).
 
     Fitted attributes: ``y_mean_``, ``y_scale_`` and those of RNNClassifier but ``classes_``.
 
@@ -86,7 +91,7 @@ class RNNRegressor(RNNSequenceEstimator):
     def __init__(self, cell="gru", hidden_size=64, num_layers=1, bidirectional=True, pooling="last+mean",
                  dropout=0.0, input_layers=(), head_layers=(), activation="tanh", embedding_dim=32,
                  input_type="auto", input_noise=0.0, max_epochs=100, batch_size=32, lr=3e-3, weight_decay=0.0,
-                 clip_grad_norm=1.0, patience=20, lr_schedule="cosine", validation_fraction=0.1,
+                 clip_grad_norm=1.0, patience=20, tol=1e-3, lr_schedule="cosine", validation_fraction=0.1,
                  refit=False, ensemble_size=1, max_time=None, random_state=None, verbose=0):
         self._store(locals())
 
