@@ -7,8 +7,17 @@ in ``_RECORDS`` below (see ``docs/kernels.md``).
 
 from __future__ import annotations
 
-from rnnkit.kernels import (gru_ref, indrnn_ref, lngru_ref, lnlstm_ref, lstm_ref, mingru_ref, minlstm_ref, rnn_ref,
-                            sru_ref)
+from rnnkit.kernels import (
+    gru_ref,
+    indrnn_ref,
+    lngru_ref,
+    lnlstm_ref,
+    lstm_ref,
+    mingru_ref,
+    minlstm_ref,
+    rnn_ref,
+    sru_ref,
+)
 from rnnkit.kernels._kind import CellKind
 
 __all__ = ["KINDS", "get_kind"]

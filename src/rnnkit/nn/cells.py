@@ -198,7 +198,7 @@ class _CellBase(Module):
         if w_ih.dtype != dt or not w_ih.flags.c_contiguous or (
                 w_hh is not None and (w_hh.dtype != dt or not w_hh.flags.c_contiguous)):
             return None
-        b_ih, b_hh = (par["bias_ih"].data, _data(par.get("bias_hh"))) if self.bias else (None, None)
+        b_ih, b_hh = (_data(par.get("bias_ih")), _data(par.get("bias_hh"))) if self.bias else (None, None)
         extra = {n: par[n].data for n in self._extra_names} if self._extra_names else None
         if not batched:
             x, states = x[None], [s[None] for s in states]

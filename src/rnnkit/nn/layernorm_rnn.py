@@ -33,12 +33,6 @@ class _LayerNormCell(_CellBase):
         _check_device(device)
         super().__init__(input_size, hidden_size, bias, dtype, rng, eps=_check_eps(eps))
 
-    def _step_no_cache(self, input, hx):
-        # _CellBase's fast path reads a ``bias_ih`` this kind does not have (it reads
-        # ``par["bias_ih"]`` whenever ``bias``); None sends the call down the general path,
-        # which runs the same kernels' forward without a cache.
-        return None
-
 
 class LayerNormLSTM(_LayerNormLayer):
     """LSTM with layer normalisation (Ba, Kiros & Hinton 2016, sec. 3.1 and appendix), stacked
