@@ -142,7 +142,7 @@ class _CellBase(Module):
                 return fast
         x, s0, batched = self._prepare(input, hx)
         keep = self.keeps_cache
-        if keep:
+        if keep and not masked:                 # (a recurrent mask runs the general path below)
             path = self._train_path(x.dtype)
             if path is not None:                # a training step with its own backward (no packing, no pool)
                 x_t = np.ascontiguousarray(owned(x[0], input))

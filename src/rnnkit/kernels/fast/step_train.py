@@ -89,7 +89,8 @@ def lstm_forward(x, state, w, options):
     gates = np.empty((1, B, G4), dt)
     m, c_new = np.empty((B, H), dt), np.empty((B, H), dt)
     lstm._forward_loop(x_proj.reshape(1, B, 4, H), bias4, W_hh, _NO_PROJ.get(dt), False, h, c, NO_LENGTHS,
-                       False, True, s[3], s[0], s[1], gates, gates.reshape(1, B, 4, H), s[2], s[3], m, h, c_new)
+                       False, True, s[3], s[0], s[1], gates, gates.reshape(1, B, 4, H), s[2], s[3], m, h, c_new,
+                       None, None)
     return (h, c), (x, s, gates)
 
 
@@ -104,7 +105,7 @@ def lstm_backward(d_state, saved, w, grads):
     ws = np.empty((4, B, H), dt)
     lstm._backward_loop(np.zeros((1, B, H), dt), dh, dc, W_hh, _NO_PROJ.get(dt), False, s[1], gates.reshape(1, B, 4, H),
                         s[2], NO_LENGTHS, False, d_x_proj, d_x_proj.reshape(1, B, 4, H), s[3], ws[0], ws[1], ws[2],
-                        ws[3])
+                        ws[3], None)
     da = d_x_proj[0]
     dx = _weight_grads(grads, da, x, s[0, 0], x.shape, W_ih)
     _add_bias(grads[2], da)
@@ -123,7 +124,7 @@ def rnn_forward(x, state, w, options):
     h = np.array(state[0], dtype=dt, order="C")
     s = np.empty((2, 1, B, H), dt)                            # h_prev, out
     act = ACT_CODES[options["nonlinearity"]]
-    rnn._forward_loop(x_proj, bias, W_hh, h, NO_LENGTHS, False, act, True, s[1], s[0])
+    rnn._forward_loop(x_proj, bias, W_hh, h, NO_LENGTHS, False, act, True, s[1], s[0], None, None)
     return (h,), (x, s, act)
 
 
@@ -135,7 +136,8 @@ def rnn_backward(d_state, saved, w, grads):
     dh = _grad_part(d_state[0], B, H, dt)
     d_x_proj = np.empty((1, B, H), dt)
     dh_prev = np.empty((B, H), dt)
-    rnn._backward_loop(np.zeros((1, B, H), dt), dh, W_hh, s[0], s[1, 0], NO_LENGTHS, False, act, d_x_proj, dh_prev)
+    rnn._backward_loop(np.zeros((1, B, H), dt), dh, W_hh, s[0], s[1, 0], NO_LENGTHS, False, act, d_x_proj, dh_prev,
+                       None)
     da = d_x_proj[0]
     dx = _weight_grads(grads, da, x, s[0, 0], x.shape, W_ih)
     _add_bias(grads[2], da)
@@ -163,7 +165,8 @@ def gru_forward(x, state, w, options):
     s = np.empty((5, 1, B, H), dt)                            # h_prev, s, out, scratch r_ws, sn
     gates = np.empty((1, B, G3), dt)
     gru._forward_loop(x_proj.reshape(1, B, 3, H), W_hh, W_hh[:2 * H], W_hh[2 * H:], b_hn, h, NO_LENGTHS, False,
-                      reset_after, True, s[2], s[0], gates, gates.reshape(1, B, 3, H), s[1], s[3, 0], s[4, 0])
+                      reset_after, True, s[2], s[0], gates, gates.reshape(1, B, 3, H), s[1], s[3, 0], s[4, 0],
+                      None, None)
     return (h,), (x, s, gates, reset_after)
 
 
@@ -179,7 +182,7 @@ def gru_backward(d_state, saved, w, grads):
     tmp = np.empty((3, B, H), dt)                             # g_ws, dhz, dh_new
     gru._backward_loop(np.zeros((1, B, H), dt), dh, W_hh, W_hh[:2 * H], W_hh[2 * H:], s[0], gates.reshape(1, B, 3, H),
                        s[1], NO_LENGTHS, False, reset_after, d_x_proj, d_x_proj.reshape(1, B, 3, H), d_s, ws,
-                       ws.reshape(B, 3, H), tmp[0], tmp[1], tmp[2])
+                       ws.reshape(B, 3, H), tmp[0], tmp[1], tmp[2], None)
     dxp, h_prev = d_x_proj[0], s[0, 0]
     p_ih, p_hh = grads[0], grads[1]
     add_tn(p_ih, dxp, x)
