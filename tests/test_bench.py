@@ -30,6 +30,16 @@ def test_bench_quick_writes_results(tmp_path, capsys):
     assert "GRU" in capsys.readouterr().out
 
 
+def test_every_registered_kind_has_a_bench_layer():
+    from rnnkit.bench.grid import CELLS, ROWS
+    from rnnkit.bench.runners import make_rnnkit
+
+    assert len(CELLS) >= 9
+    for kind in CELLS:
+        layer, x = make_rnnkit(kind, ROWS["S"])
+        assert layer.mode == kind and x.shape[-1] == layer.input_size
+
+
 def test_bench_quick_agrees_with_torch(tmp_path):
     pytest.importorskip("torch")
     main(["--quick", "--cells", "LSTM", "--out", str(tmp_path), "--no-stream"])

@@ -28,9 +28,22 @@ from rnnkit.bench.timing import best_time
 from rnnkit.kernels import _workspace as workspace
 
 
+def layer_class(kind: str) -> type:
+    """The ``rnnkit.nn`` layer (not the cell) of a registered kind (``'minGRU'`` -> ``nn.MinGRU``).
+
+    >>> layer_class("minGRU").__name__, layer_class("LSTM").__name__
+    ('MinGRU', 'LSTM')
+    """
+    for name in nn.__all__:
+        c = getattr(nn, name)
+        if isinstance(c, type) and getattr(c, "mode", None) == kind and not name.endswith("Cell"):
+            return c
+    raise ValueError(f"no rnnkit.nn layer runs the cell kind {kind!r}")
+
+
 def make_rnnkit(cell: str, r: Row, seed: int = 0):
     rng = np.random.default_rng(seed)
-    layer = getattr(nn, cell)(r.I, r.H, rng=rng)
+    layer = layer_class(cell)(r.I, r.H, rng=rng)
     x = rng.standard_normal((r.T, r.B, r.I), dtype=np.float32)
     return layer, x
 
