@@ -7,8 +7,8 @@ peepholes set to zero, central finite differences in float64 through the layer (
 parameter incl. the three peephole vectors, the input and the initial (h, c); stacked,
 bidirectional, lengths, batch_first, with and without bias, both backends), the compiled twin
 against the NumPy reference (float32 and float64), the one-step cell against the layer, and a
-small learning task. Also the diagnostics, saving, bad arguments, the refusal of export/interop
-and the benchmark.
+small learning task; the ONNX export against onnxruntime. Also the diagnostics, saving, bad
+arguments, the refusal of interop (torch has no peephole LSTM) and the benchmark.
 """
 
 from __future__ import annotations
@@ -168,8 +168,41 @@ def test_initialisation_and_bad_arguments():
         nn.PeepholeLSTMCell(2, 3, bias="yes")
 
 
-def test_export_and_interop_refuse_it():
-    cc.export_and_interop_refuse(nn.PeepholeLSTM)
+def _peepholes_large(m):
+    """Peepholes of U(-1.5, 1.5), so that a wrong order of ONNX's P would show."""
+    for n, p in m.named_parameters():
+        if n.startswith(("weight_ci", "weight_cf", "weight_co")):
+            p.data[:] = np.random.default_rng(len(n) + ord(n[8])).uniform(-1.5, 1.5, p.shape)
+    return m
+
+
+@pytest.mark.parametrize("config", [{}, {"num_layers": 2, "bidirectional": True},
+                                    {"batch_first": True, "bidirectional": True}])
+def test_onnx_export_runs_in_onnxruntime(config, tmp_path):
+    """An ONNX LSTM node with the peephole input P ([p_i, p_o, p_f]): onnxruntime's outputs and
+    final states equal rnnkit's (``export.check``: full and padded batches, lengths, h0/c0)."""
+    pytest.importorskip("onnx", reason="onnx is not installed")
+    pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
+    from rnnkit.export import check, to_onnx
+
+    layer = _peepholes_large(nn.PeepholeLSTM(3, 5, rng=0, **config))
+    for lengths, state in itertools.product((False, True), (False, True)):
+        to_onnx(layer, tmp_path / "m.onnx", lengths=lengths, initial_state=state)
+        assert check(tmp_path / "m.onnx", layer) <= 1e-5
+    cell = _peepholes_large(nn.PeepholeLSTMCell(3, 5, rng=0))
+    to_onnx(cell, tmp_path / "c.onnx")
+    assert check(tmp_path / "c.onnx", cell) <= 1e-5
+    model = nn.Sequential(_peepholes_large(nn.PeepholeLSTM(3, 5, rng=0)), nn.LastStep(), nn.Linear(5, 2, rng=0))
+    to_onnx(model, tmp_path / "s.onnx")
+    assert check(tmp_path / "s.onnx", model) <= 1e-5
+
+
+def test_interop_refuses_it():
+    pytest.importorskip("torch", reason="torch is not installed")
+    from rnnkit.interop import to_torch
+
+    with pytest.raises(TypeError, match="PeepholeLSTM"):
+        to_torch(nn.Sequential(nn.PeepholeLSTM(2, 3, rng=0)))
 
 
 def test_learns_the_adding_problem():
