@@ -14,7 +14,7 @@ exported as its parent::
     FinalState    concat of the last layer's h_n rows          Gather, Concat
     TemporalPooling  mean / max over the real steps            Where, ReduceSum / ReduceMax
     Sequential, WindowMLP   the children in order, lengths to those that take them
-    RNN, LSTM, GRU          see :mod:`rnnkit.export._recurrent` (output only, as in a Sequential)
+    RNN, LSTM, GRU, PeepholeLSTM  see :mod:`rnnkit.export._recurrent` (output only, as in a Sequential)
 """
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ if hasattr(nn, "TemporalPooling"):                     # the many-to-one pooling
         return parts[0] if len(parts) == 1 else g.op("Concat", *parts, axis=1)
 
 
-@writer(nn.RNN, nn.LSTM, nn.GRU)
+@writer(nn.RNN, nn.LSTM, nn.GRU, nn.PeepholeLSTM)
 def _recurrent(g, m, x, lengths, where):
     return emit_recurrent(g, m, x, lengths)[0]
 

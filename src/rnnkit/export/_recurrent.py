@@ -9,11 +9,12 @@ are transposed at the edges, as onnxruntime rejects ``layout=1``)::
                 sum / mul / ave   Y_fwd (+ | *) Y_bwd  (ave: (Y_fwd + Y_bwd) * 0.5)
 
 Weights are rnnkit's, gate blocks reordered (r, z, n -> z, r, n; i, f, g, o -> i, o, f, c), and
-``B = [b_ih ; b_hh]`` per direction. GRU's ``linear_before_reset`` is 1 for rnnkit's default
-(PyTorch's) form and 0 for ``reset_after=False``; the Elman activation is ``Tanh``, ``Relu`` or
-``Sigmoid``. onnxruntime zeroes the padded steps of ``Y`` and returns each sequence's last real
-step in ``Y_h``, running the reverse direction over each sequence's own real steps: exactly
-rnnkit's ``lengths`` (checked in the tests).
+``B = [b_ih ; b_hh]`` per direction. The peephole LSTM is an ONNX ``LSTM`` with the peephole
+input ``P = [w_ci ; w_co ; w_cf]`` (D, 3H), ONNX's order i, o, f. GRU's ``linear_before_reset``
+is 1 for rnnkit's default (PyTorch's) form and 0 for ``reset_after=False``; the Elman
+activation is ``Tanh``, ``Relu`` or ``Sigmoid``. onnxruntime zeroes the padded steps of ``Y``
+and returns each sequence's last real step in ``Y_h``, running the reverse direction over each
+sequence's own real steps: exactly rnnkit's ``lengths`` (checked in the tests).
 
 ONNX's LSTM has no projection, so a ``proj_size`` layer is a ``Scan`` over time per direction::
 
@@ -32,7 +33,10 @@ import numpy as np
 
 from rnnkit.interop._gates import nonlinearity, reorder, reset_after
 
-__all__ = ["Lengths", "emit_recurrent", "emit_cell", "merge", "zeros_like_state"]
+__all__ = ["Lengths", "emit_recurrent", "emit_cell", "merge", "zeros_like_state", "LSTM_MODES"]
+
+LSTM_MODES = ("LSTM", "PeepholeLSTM")      # the kinds written as an ONNX LSTM node (state h, c)
+PEEPHOLES_ONNX = ("weight_ci", "weight_co", "weight_cf")   # ONNX LSTM's P: [p_i, p_o, p_f]
 
 _ACTIVATIONS = {"tanh": "Tanh", "relu": "Relu", "sigmoid": "Sigmoid"}
 
@@ -68,8 +72,11 @@ def zeros_like_state(g, xt: str, size: int) -> str:
 
 
 def _node(g, mode, params, H, xt, lengths, h0, c0, nonlinearity="tanh", reset_after=True, hint="rnn"):
-    """One ONNX RNN/GRU/LSTM node over ``params`` (one DirectionParams per direction)."""
+    """One ONNX RNN/GRU/LSTM node over ``params`` (one DirectionParams per direction); the
+    peephole LSTM is an ONNX LSTM with its peephole input ``P`` (D, 3H), order i, o, f."""
     D = len(params)
+    peephole = mode == "PeepholeLSTM"
+    mode = "LSTM" if peephole else mode
     W = np.stack([reorder(p.w_ih.data, mode, "onnx") for p in params])          # (D, G*H, I)
     R = np.stack([reorder(p.w_hh.data, mode, "onnx") for p in params])          # (D, G*H, H)
     B = None
@@ -85,6 +92,9 @@ def _node(g, mode, params, H, xt, lengths, h0, c0, nonlinearity="tanh", reset_af
     ins = [xt, g.const(W, hint + "_W"), g.const(R, hint + "_R"), B, seq, h0]
     if mode == "LSTM":
         ins.append(c0)
+    if peephole:
+        ins.append(g.const(np.stack([np.concatenate([p.extra[n].data for n in PEEPHOLES_ONNX]) for p in params]),
+                           hint + "_P"))                                         # (D, 3H)
     return g.op(mode, *ins, n_out=3 if mode == "LSTM" else 2, hint=hint, **attrs)
 
 
@@ -115,7 +125,7 @@ def _native_layer(g, layer, l, xt, lengths, s0):
         out = g.reshape(g.transpose(Y, [0, 2, 1, 3]), [0, 0, D * H])              # (T, B, 2H)
     else:
         out = merge(g, [g.squeeze(y, [1]) for y in g.split(Y, [1, 1], axis=1)], layer.merge_mode)
-    return out, outs[1], (outs[2] if layer.mode == "LSTM" else None)
+    return out, outs[1], (outs[2] if layer.mode in LSTM_MODES else None)
 
 
 def _proj_direction(g, p, H, P, xt, lengths, reverse, h0, c0, hint):
@@ -194,7 +204,7 @@ def emit_recurrent(g, layer, x: str, lengths: Lengths | None = None, state0=None
         cs.append(c_n)
     cat = (lambda v: v[0]) if L == 1 else (lambda v: g.op("Concat", *v, axis=0))
     out = g.transpose(inp, [1, 0, 2]) if layer.batch_first else inp
-    return out, cat(hs), (cat(cs) if layer.mode == "LSTM" else None)
+    return out, cat(hs), (cat(cs) if layer.mode in LSTM_MODES else None)
 
 
 def emit_cell(g, cell, x: str, hx: str | None, cx: str | None = None):
@@ -206,12 +216,12 @@ def emit_cell(g, cell, x: str, hx: str | None, cx: str | None = None):
     xt = g.unsqueeze(x, [0])                                                  # (1, B, I)
     if hx is None:
         hx = zeros_like_state(g, xt, H)
-    if cell.mode == "LSTM" and cx is None:
+    if cell.mode in LSTM_MODES and cx is None:
         cx = zeros_like_state(g, xt, H)
     h0 = g.unsqueeze(hx, [0])
-    c0 = g.unsqueeze(cx, [0]) if cell.mode == "LSTM" else None
+    c0 = g.unsqueeze(cx, [0]) if cell.mode in LSTM_MODES else None
     outs = _node(g, cell.mode, [cell._params()], H, xt, None, h0, c0, nonlinearity(cell), reset_after(cell),
                  hint=cell.mode.lower() + "_cell")
     h = g.squeeze(outs[1], [0])
-    return (h, g.squeeze(outs[2], [0])) if cell.mode == "LSTM" else (h, None)
+    return (h, g.squeeze(outs[2], [0])) if cell.mode in LSTM_MODES else (h, None)
 

@@ -4,7 +4,7 @@ A :class:`Signature` declares the graph's inputs and outputs (``build``), makes 
 for :func:`rnnkit.export.check` (``feeds``) and runs rnnkit on them (``reference``)::
 
     kind                 inputs                                   outputs
-    RNN / LSTM / GRU     input (T, B, I) or (B, T, I), [lengths (B,)], [h0, c0 (L*D, B, P)]
+    RNN / LSTM / GRU / PeepholeLSTM  input (T, B, I) or (B, T, I), [lengths], [h0, c0 (L*D, B, P)]
                                                                   output, h_n, [c_n]
     RNNCell / ...        input (B, I), hx (B, H), [cx]            h, [c]
     SequenceModel        x (B, T, I) or ids (B, T), [lengths], [h0, c0]   y, h_n, [c_n]
@@ -22,7 +22,7 @@ from rnnkit import nn
 from rnnkit._grad_mode import inference_mode
 from rnnkit.export._models import seq2seq_decode, seq2seq_encode, seq2seq_greedy, sequence_model
 from rnnkit.export._modules import write
-from rnnkit.export._recurrent import Lengths, emit_cell, emit_recurrent
+from rnnkit.export._recurrent import LSTM_MODES, Lengths, emit_cell, emit_recurrent
 from rnnkit.models import CharRNN, Seq2Seq, SequenceModel
 from rnnkit.nn.container import _accepts_lengths
 from rnnkit.nn.rnn_base import RNNBase
@@ -77,7 +77,7 @@ def _state_feeds(f, rng, rnn, B, lengths, T, full, initial_state):
         f["lengths"] = _random_lengths(rng, B, T, full)
     if initial_state:
         LD = rnn.num_layers * rnn.num_directions
-        for n in ("h0", "c0")[: 2 if rnn.mode == "LSTM" else 1]:
+        for n in ("h0", "c0")[: 2 if rnn.mode in LSTM_MODES else 1]:
             f[n] = _floats(rng, (LD, B, rnn.output_size if n == "h0" else rnn.hidden_size)) * F32(0.5)
     return f
 
@@ -87,7 +87,7 @@ def _state_inputs(g, rnn, initial_state):
     if not initial_state:
         return None
     LD, P, H = rnn.num_layers * rnn.num_directions, rnn.output_size, rnn.hidden_size
-    names = ("h0", "c0") if rnn.mode == "LSTM" else ("h0",)
+    names = ("h0", "c0") if rnn.mode in LSTM_MODES else ("h0",)
     return tuple(g.input(n, F32, [LD, "B", P if n == "h0" else H]) for n in names)
 
 
@@ -102,10 +102,10 @@ def _call_with_state(module, mode, x, f, initial_state, **kw):
     """``module(x, state, lengths=...)`` from the feeds; returns ``(out, {"h_n": .., "c_n": ..})``."""
     state = None
     if initial_state:
-        state = (f["h0"], f["c0"]) if mode == "LSTM" else f["h0"]
+        state = (f["h0"], f["c0"]) if mode in LSTM_MODES else f["h0"]
     with inference_mode(module):
         out, st = module(x, state, lengths=f.get("lengths"), **kw)
-    return out, (dict(zip(("h_n", "c_n"), st)) if mode == "LSTM" else {"h_n": st})
+    return out, (dict(zip(("h_n", "c_n"), st)) if mode in LSTM_MODES else {"h_n": st})
 
 
 # -- recurrent layers and cells ------------------------------------------------------------
@@ -135,7 +135,7 @@ class CellSignature(Signature):
         m = self.obj
         x = g.input("input", F32, ["B", m.input_size])
         hx = g.input("hx", F32, ["B", m.hidden_size])
-        cx = g.input("cx", F32, ["B", m.hidden_size]) if m.mode == "LSTM" else None
+        cx = g.input("cx", F32, ["B", m.hidden_size]) if m.mode in LSTM_MODES else None
         h, c = emit_cell(g, m, x, hx, cx)
         g.output(h, "h", F32, ["B", m.hidden_size])
         if c is not None:
@@ -144,14 +144,14 @@ class CellSignature(Signature):
     def feeds(self, rng, B, T, full):
         m = self.obj
         f = {"input": _floats(rng, (B, m.input_size)), "hx": _floats(rng, (B, m.hidden_size))}
-        if m.mode == "LSTM":
+        if m.mode in LSTM_MODES:
             f["cx"] = _floats(rng, (B, m.hidden_size))
         return f
 
     def reference(self, f):
         m = self.obj
         with inference_mode(m):
-            if m.mode == "LSTM":
+            if m.mode in LSTM_MODES:
                 h, c = m(f["input"], (f["hx"], f["cx"]))
                 return {"h": h, "c": c}
             return {"h": m(f["input"], f["hx"])}
@@ -340,8 +340,8 @@ def signature_for(obj, lengths=None, initial_state=False, part=None) -> Signatur
         return Seq2SeqSignature(obj, lengths, initial_state, part)
     if kind in (SequenceModel, CharRNN):
         return SequenceModelSignature(obj, lengths, initial_state)
-    if kind in (nn.RNN, nn.LSTM, nn.GRU):
+    if kind in (nn.RNN, nn.LSTM, nn.GRU, nn.PeepholeLSTM):
         return RecurrentSignature(obj, lengths, initial_state)
-    if kind in (nn.RNNCell, nn.LSTMCell, nn.GRUCell):
+    if kind in (nn.RNNCell, nn.LSTMCell, nn.GRUCell, nn.PeepholeLSTMCell):
         return CellSignature(obj, lengths, initial_state)
     return ModuleSignature(obj, lengths, initial_state)

@@ -15,6 +15,7 @@ from rnnkit.kernels import (
     lstm_ref,
     mingru_ref,
     minlstm_ref,
+    peephole_ref,
     rnn_ref,
     sru_ref,
 )
@@ -31,6 +32,7 @@ _RECORDS = (
     minlstm_ref.MINLSTM,
     lnlstm_ref.LNLSTM, lngru_ref.LNGRU,
     sru_ref.SRU,
+    peephole_ref.PEEPHOLE_LSTM,
 )
 
 KINDS: dict[str, CellKind] = {k.name: k for k in _RECORDS}

@@ -14,6 +14,7 @@ from rnnkit.nn.loss import BCEWithLogitsLoss, HuberLoss, L1Loss, Loss, MSELoss
 from rnnkit.nn.minrnn import MinGRU, MinGRUCell, MinLSTM, MinLSTMCell
 from rnnkit.nn.module import Module, Parameter
 from rnnkit.nn.noise import GaussianNoise
+from rnnkit.nn.peephole import PeepholeLSTM, PeepholeLSTMCell
 from rnnkit.nn.pooling import TemporalPooling
 from rnnkit.nn.rnn import GRU, LSTM, RNN
 from rnnkit.nn.sequence import FinalState, Flatten, LastStep, WindowMLP, length_mask
@@ -23,6 +24,7 @@ __all__ = [
     "Module", "Parameter", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "init",
     "IndRNN", "IndRNNCell", "MinGRU", "MinGRUCell", "MinLSTM", "MinLSTMCell", "SRU", "SRUCell",
     "LayerNormLSTM", "LayerNormLSTMCell", "LayerNormGRU", "LayerNormGRUCell",
+    "PeepholeLSTM", "PeepholeLSTMCell",
     "Linear", "Embedding", "Dropout", "Tanh", "ReLU", "Sigmoid", "Identity", "Sequential",
     "LastStep", "FinalState", "Flatten", "WindowMLP", "length_mask", "TemporalPooling", "GaussianNoise",
     "Loss", "MSELoss", "L1Loss", "HuberLoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
